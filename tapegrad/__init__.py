@@ -1,0 +1,36 @@
+"""tapegrad: reverse-mode automatic differentiation for NumPy code.
+
+>>> import numpy as np, tapegrad as tg
+>>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+>>> tg.sum(x * x).backward()
+>>> x.grad
+array([2., 4.])
+"""
+
+from . import ops
+from .domain import Domain
+from .functional import grad, value_and_grad, vjp
+from .ops import *  # noqa: F403  (numpy names at top level: tg.exp, tg.sum, ...)
+from .primitive import Primitive, implements, nondifferentiable, primitive, primitives
+from .tape import enable_grad, is_grad_enabled, no_grad
+from .tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor",
+    "tensor",
+    "grad",
+    "value_and_grad",
+    "vjp",
+    "primitive",
+    "primitives",
+    "Primitive",
+    "Domain",
+    "implements",
+    "nondifferentiable",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    *ops.__all__,
+]

@@ -1,0 +1,1 @@
+"""Neural-network layers: the seed's formulas as ndarrays functions and as primitives."""

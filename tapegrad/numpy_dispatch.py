@@ -1,0 +1,80 @@
+"""numpy's protocols: ``np.exp(t)``, ``np.sum(t, 0)``, ``np.concatenate([t, a])``.
+
+A numpy call that reaches a Tensor is routed to the primitive (or composite)
+registered for it. Functions that never carry a gradient (comparisons,
+argmax, floor, ...) run on the plain arrays and return plain arrays. Anything
+else is a TypeError when a gradient could be lost, and runs on plain arrays
+otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .primitive import NUMPY_HANDLERS, NUMPY_NONDIFFERENTIABLE
+from .tensor import Tensor
+
+
+def _unwrap(x):
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unwrap(v) for v in x)
+    return x
+
+
+def _needs_grad(x):
+    if isinstance(x, Tensor):
+        return x._node is not None
+    if isinstance(x, (list, tuple)):
+        return any(_needs_grad(v) for v in x)
+    return False
+
+
+def _how_to_register(name):
+    return (
+        f"numpy function {name} has no tapegrad rule, and an argument requires grad: "
+        "its gradient would be lost. Register one with @tapegrad.primitive(numpy="
+        f"{name}) and .defvjp, or compose it from supported functions with "
+        f"@tapegrad.implements({name}); or call it on x.detach() if no gradient is wanted"
+    )
+
+
+def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    if kwargs.get("out") is not None:
+        raise TypeError(
+            f"np.{ufunc.__name__}(..., out=...) on a Tensor: tensors are immutable, "
+            "so the result cannot be written into `out`; use the returned value"
+        )
+    if method == "__call__":
+        handler = NUMPY_HANDLERS.get(ufunc)
+        if handler is not None:
+            return handler(*inputs, **kwargs)
+        if ufunc in NUMPY_NONDIFFERENTIABLE or not any(_needs_grad(x) for x in inputs):
+            return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
+        raise TypeError(_how_to_register(f"np.{ufunc.__name__}"))
+    handler = NUMPY_HANDLERS.get(getattr(ufunc, method))
+    if handler is not None:
+        return handler(*inputs, **kwargs)
+    if any(_needs_grad(x) for x in inputs):
+        raise TypeError(
+            f"np.{ufunc.__name__}.{method} on a Tensor that requires grad has no "
+            f"tapegrad rule; use the matching function instead (e.g. np.sum for "
+            "np.add.reduce), or call it on x.detach()"
+        )
+    return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
+
+
+def dispatch_function(func, args, kwargs):
+    handler = NUMPY_HANDLERS.get(func)
+    if handler is not None:
+        return handler(*args, **kwargs)
+    name = f"{func.__module__}.{func.__name__}".replace("numpy.", "np.")
+    if func in NUMPY_NONDIFFERENTIABLE or not (_needs_grad(args) or _needs_grad_in(kwargs)):
+        kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
+        return func(*_unwrap(args), **kwargs)
+    raise TypeError(_how_to_register(name))
+
+
+def _needs_grad_in(kwargs):
+    return any(_needs_grad(v) for v in kwargs.values())

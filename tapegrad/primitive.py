@@ -1,0 +1,301 @@
+"""Primitives: a numpy forward, its VJP rule and its test domain, registered once.
+
+The engine does the chores so that a rule is only the math: it unbroadcasts
+cotangents back to each input's shape, casts them to the input's dtype, skips
+``None`` ("no gradient"), validates what a rule returns, and for elementwise
+primitives makes a zero cotangent contribute exactly zero (see
+``fit_cotangent``).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .domain import Domain
+from .tape import Node, grad_mode
+from .tensor import Tensor, _new_tensor
+
+_REGISTRY: dict[str, Primitive] = {}
+
+# numpy callables (functions and ufuncs) -> implementation taking Tensors.
+NUMPY_HANDLERS: dict = {}
+# numpy functions that never carry a gradient: on Tensors they return plain arrays.
+NUMPY_NONDIFFERENTIABLE: set = set()
+
+
+class Primitive:
+    """A differentiable operation: ``fun`` runs on ndarrays, ``vjp`` is its rule.
+
+    Calling a primitive unwraps Tensor arguments, runs ``fun`` and, when some
+    differentiable input requires grad and grad mode is on, records a node.
+    """
+
+
+    def __init__(
+        self,
+        fun,
+        *,
+        name=None,
+        domain=None,
+        nondiff=(),
+        elementwise=False,
+        residuals=False,
+        numpy=None,
+    ):
+        self.fun = fun
+        self.n_inputs, self.option_names = _split_signature(fun)
+        self.name = name or fun.__name__
+        self.vjp = None
+        self.domain = domain
+        self.nondiff = frozenset(nondiff)
+        self.elementwise = elementwise
+        self.residuals = residuals
+        self.numpy = numpy
+        self.__doc__ = fun.__doc__
+        self.__wrapped__ = fun
+        self.__name__ = self.name
+        self.__qualname__ = getattr(fun, "__qualname__", self.name)
+        self.__module__ = getattr(fun, "__module__", None)
+
+    def __repr__(self):
+        return f"<tapegrad primitive {self.name}>"
+
+    def defvjp(self, rule):
+        """Register ``rule(g, ans, *inputs, **kwargs) -> tuple of cotangents``.
+
+        Returns the rule, so it can be used as a decorator.
+        """
+        self.vjp = rule
+        return rule
+
+    # -- the hot path: forward --------------------------------------------
+
+    def __call__(self, *args, **kwargs):
+        if self.n_inputs is not None and len(args) > self.n_inputs:
+            args, kwargs = self._options_by_name(args, kwargs)
+        values = list(args)
+        parents = [None] * len(args)
+        recording = False
+        writeable_constants = None
+        nondiff = self.nondiff
+        for i, arg in enumerate(args):
+            if type(arg) is Tensor:
+                values[i] = arg._data
+                if arg._node is not None and i not in nondiff:
+                    parents[i] = arg._node
+                    recording = True
+            elif type(arg) is np.ndarray and arg.flags.writeable:
+                # The caller may change this array later; see _protect below.
+                if writeable_constants is None:
+                    writeable_constants = []
+                writeable_constants.append(i)
+            elif isinstance(arg, Tensor):  # a subclass: slower path
+                values[i] = arg._data
+                if arg._node is not None and i not in nondiff:
+                    parents[i] = arg._node
+                    recording = True
+        recording = recording and grad_mode.enabled
+        if recording and writeable_constants is not None:
+            # A rule may save this array; copy it so that a later in-place
+            # change by the caller cannot alter the gradient.
+            for i in writeable_constants:
+                values[i] = values[i].copy()
+        if self.residuals:
+            ans, residuals = self.fun(*values, **kwargs)
+        else:
+            ans, residuals = self.fun(*values, **kwargs), None
+        if type(ans) is not np.ndarray:
+            ans = np.asarray(ans)
+        if not recording:
+            if writeable_constants is not None and ans.base is not None:
+                ans = ans.copy()  # a view of caller memory must not back a Tensor
+            return _new_tensor(ans, None)
+        if self.vjp is None:
+            raise NotImplementedError(
+                f"primitive {self.name!r} has no VJP rule: register one with "
+                f"@{self.name}.defvjp before differentiating through it"
+            )
+        node = Node(self, tuple(parents), tuple(values), kwargs, ans, residuals)
+        return _new_tensor(ans, node)
+
+    def _options_by_name(self, args, kwargs):
+        # np.sum(x, 0) passes axis positionally; the rule must see it as an
+        # option (a keyword), not as an input that needs a cotangent.
+        n = self.n_inputs
+        kwargs = dict(kwargs)
+        for name, value in zip(self.option_names, args[n:], strict=False):
+            if name in kwargs:
+                raise TypeError(f"{self.name}() got multiple values for argument {name!r}")
+            kwargs[name] = value
+        if len(args) - n > len(self.option_names):
+            raise TypeError(
+                f"{self.name}() takes at most {n + len(self.option_names)} positional "
+                f"arguments ({len(args)} given)"
+            )
+        return args[:n], kwargs
+
+    # -- the engine's side of backward --------------------------------------
+
+    def call_vjp(self, g, ans, values, kwargs, residuals):
+        if self.residuals:
+            cts = self.vjp(g, ans, *values, residuals=residuals, **kwargs)
+        else:
+            cts = self.vjp(g, ans, *values, **kwargs)
+        if type(cts) is not tuple or len(cts) != len(values):
+            got = type(cts).__name__ if type(cts) is not tuple else f"{len(cts)} cotangents"
+            raise TypeError(
+                f"the VJP rule of {self.name!r} must return a tuple of {len(values)} "
+                f"cotangents (one per positional input, None for no gradient); got {got}"
+            )
+        return cts
+
+    def fit_cotangent(self, ct, g, value):
+        """Make ``ct`` match ``value`` in shape and dtype, or raise naming the rule."""
+        if type(ct) is Tensor:
+            ct_data = ct._data
+        else:
+            if type(ct) is not np.ndarray:
+                ct = np.asarray(ct)
+            ct_data = ct
+        if self.elementwise and ct_data.shape == np.shape(g):
+            ct = _zero_where_unused(ct, ct_data, g)
+        shape = np.shape(value)
+        if ct_data.shape != shape:
+            ct = _unbroadcast(ct, ct_data.shape, shape, self.name)
+        dtype = _float_dtype(value)
+        if ct_data.dtype != dtype:
+            if ct_data.dtype.kind != "f":
+                raise TypeError(
+                    f"the VJP rule of {self.name!r} returned a cotangent of dtype "
+                    f"{ct_data.dtype} for an input of dtype {np.result_type(value)}; "
+                    "cotangents must be real floating point"
+                )
+            ct = ct.astype(dtype)
+        return ct
+
+
+def _split_signature(fun):
+    """(number of inputs, names of positional options) of a forward function.
+
+    Inputs are the leading positional parameters without defaults; those with
+    defaults are options. A forward taking ``*arrays`` has any number of inputs.
+    """
+    try:
+        parameters = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return None, ()
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return None, ()
+    names = [p for p in parameters if p.kind in positional]
+    inputs = [p for p in names if p.default is inspect.Parameter.empty]
+    return len(inputs), tuple(p.name for p in names[len(inputs) :])
+
+
+def _float_dtype(value):
+    dtype = value.dtype if type(value) is np.ndarray else np.result_type(value)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _zero_where_unused(ct, ct_data, g):
+    """A zero cotangent means "this element does not reach the loss".
+
+    Its contribution is exactly zero even where the local partial is infinite
+    or NaN (sqrt at 0 under a mask, log of 0 in an unselected where-branch).
+    ``vdot(ct, ct)`` is NaN exactly when ``ct`` holds a NaN, and costs one
+    BLAS pass: much cheaper than ``isnan(ct).any()`` on small arrays.
+    """
+    square_sum = np.vdot(ct_data, ct_data)
+    if square_sum == square_sum:
+        return ct
+    g_data = g._data if type(g) is Tensor else g
+    return np.where(g_data == 0, 0.0, ct).astype(ct_data.dtype, copy=False)
+
+
+def _unbroadcast(ct, ct_shape, shape, name):
+    """Sum a cotangent of a broadcast shape back to the input's ``shape``."""
+    lead = len(ct_shape) - len(shape)
+    if lead < 0 or any(
+        n != 1 and n != m for n, m in zip(shape, ct_shape[lead:], strict=True)
+    ):
+        raise ValueError(
+            f"the VJP rule of {name!r} returned a cotangent of shape {ct_shape} "
+            f"for an input of shape {shape}; it must be that shape or broadcast to it"
+        )
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and ct_shape[lead + i] != 1
+    )
+    if axes:
+        ct = np.sum(ct, axis=axes)
+    if np.shape(ct) != shape:
+        ct = np.reshape(ct, shape)
+    return ct
+
+
+def primitive(fun=None, **options):
+    """Register ``fun`` (a function of ndarrays) as a primitive.
+
+    Options: ``domain`` (a :class:`tapegrad.Domain`, used by tapegrad.testing),
+    ``nondiff`` (positions of inputs that never get a gradient: indices, axes,
+    flags), ``elementwise`` (output element i depends only on input element i,
+    after broadcasting), ``residuals`` (``fun`` returns ``(ans, residuals)`` and
+    the rule gets ``residuals=`` : None when it must rebuild them from Tensor
+    inputs under ``create_graph``), ``numpy`` (numpy callables that dispatch
+    here when given Tensors), ``name``.
+    """
+    if fun is None:
+        return lambda f: primitive(f, **options)
+    numpy_funcs = options.pop("numpy", None)
+    prim = Primitive(fun, **options)
+    _register(prim)
+    if numpy_funcs is not None:
+        if not isinstance(numpy_funcs, (tuple, list)):
+            numpy_funcs = (numpy_funcs,)
+        prim.numpy = numpy_funcs[0]
+        for f in numpy_funcs:
+            NUMPY_HANDLERS[f] = prim
+    return prim
+
+
+def _register(prim):
+    key = prim.name
+    existing = _REGISTRY.get(key)
+    if existing is not None and (existing.__module__, existing.__qualname__) != (
+        prim.__module__,
+        prim.__qualname__,
+    ):
+        # Two different functions share a short name (a user's softplus and
+        # ours): keep both, the later one under its qualified name.
+        key = f"{prim.__module__}.{prim.__qualname__}"
+        prim.name = key
+    _REGISTRY[key] = prim
+
+
+def primitives() -> dict[str, Primitive]:
+    """Every registered primitive, by name (sorted)."""
+    return dict(sorted(_REGISTRY.items()))
+
+
+def implements(*numpy_funcs):
+    """Route numpy functions called on Tensors to the decorated function.
+
+    For composites (``np.mean`` written with sum and divide): the function is
+    built from primitives, so it needs no rule of its own.
+    """
+
+    def register(fun):
+        for f in numpy_funcs:
+            NUMPY_HANDLERS[f] = fun
+        return fun
+
+    return register
+
+
+def nondifferentiable(*numpy_funcs):
+    """numpy functions whose result never carries a gradient (argmax, floor, ...)."""
+    NUMPY_NONDIFFERENTIABLE.update(numpy_funcs)
+
+
+__all__ = ["Primitive", "primitive", "primitives", "implements", "nondifferentiable", "Domain"]

@@ -1,0 +1,206 @@
+"""The tape: recorded nodes, grad mode, and the reverse walk.
+
+Nothing here knows about particular operations. A node remembers which
+primitive made it, the parent nodes of its positional inputs, the input
+values and the output. Backward visits reachable nodes in decreasing
+sequence order (the tape read backwards) with an explicit stack, so graph
+depth is bounded by memory, never by Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+import weakref
+
+import numpy as np
+
+_sequence = itertools.count()
+
+
+class _GradMode(threading.local):
+    # A class attribute is the default every new thread sees.
+    enabled = True
+
+
+grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations on tensors that require grad are recorded (per thread)."""
+    return grad_mode.enabled
+
+
+class _SetGradEnabled(contextlib.ContextDecorator):
+    _value = True
+
+    def __enter__(self):
+        # A stack, so one instance may be re-entered (nested or recursive use).
+        self.__dict__.setdefault("_saved", []).append(grad_mode.enabled)
+        grad_mode.enabled = self._value
+        return self
+
+    def __exit__(self, *exc):
+        grad_mode.enabled = self._saved.pop()
+        return False
+
+
+class no_grad(_SetGradEnabled):  # noqa: N801  (named like torch.no_grad)
+    """Context manager and decorator: record nothing in this thread."""
+
+    _value = False
+
+
+class enable_grad(_SetGradEnabled):  # noqa: N801
+    """Context manager and decorator: record again inside a ``no_grad`` block."""
+
+    _value = True
+
+
+class Node:
+    """One recorded application of a primitive (or a leaf, when primitive is None)."""
+
+    __slots__ = (
+        "primitive",
+        "parents",
+        "values",
+        "kwargs",
+        "ans",
+        "residuals",
+        "sequence",
+        "cotangent",
+        "leaf",
+        "__weakref__",
+    )
+
+    def __init__(self, primitive, parents, values, kwargs, ans, residuals=None):
+        self.primitive = primitive
+        self.parents = parents  # tuple: parent Node or None, one per positional input
+        self.values = values  # tuple of ndarrays / constants; None once freed
+        self.kwargs = kwargs
+        self.ans = ans
+        self.residuals = residuals
+        self.sequence = next(_sequence)
+        self.cotangent = None
+        self.leaf = None
+
+    def __repr__(self):
+        kind = "leaf" if self.primitive is None else self.primitive.name
+        return f"<Node {kind} #{self.sequence}>"
+
+
+def leaf_node(tensor) -> Node:
+    node = Node(None, (), None, None, None)
+    node.leaf = weakref.ref(tensor)
+    return node
+
+
+def _reachable(roots):
+    """Nodes reachable from ``roots``, latest first (iterative DFS, then sort)."""
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        for parent in stack.pop().parents:
+            if parent is not None and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return sorted(seen, key=_by_sequence, reverse=True)
+
+
+def _by_sequence(node):
+    return node.sequence
+
+
+FREED_MESSAGE = (
+    "backward through a graph whose saved values were already freed: the "
+    "{name} node (#{seq}) was used by an earlier backward(). Pass "
+    "retain_graph=True to the first backward() to differentiate the same graph "
+    "twice, or recompute the forward pass."
+)
+
+
+def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_graph=False):
+    """Propagate ``cotangents`` from ``roots`` through the tape.
+
+    With ``targets`` (a sequence of nodes) the cotangents that reach them are
+    returned, in order, and no leaf ``.grad`` is touched; otherwise leaves
+    accumulate into ``.grad``. ``create_graph`` records the backward pass
+    itself (rules see Tensors), which implies keeping the graph.
+    """
+    from .tensor import Tensor  # tape.py stays import-light: Tensor imports us
+
+    retain_graph = retain_graph or create_graph
+    nodes = _reachable(roots)
+    target_set = None if targets is None else set(targets)
+    collected = {}
+    for root, cotangent in zip(roots, cotangents):
+        root.cotangent = _accumulate(root.cotangent, cotangent)
+
+    saved_mode = grad_mode.enabled
+    grad_mode.enabled = create_graph
+    # Rules may meet 0/0 or 0*inf where a zero cotangent makes the result
+    # irrelevant (the engine zeroes those); warnings there would be noise.
+    floating_point = np.seterr(divide="ignore", invalid="ignore", over="ignore")
+    try:
+        for node in nodes:
+            g = node.cotangent
+            if g is None:
+                continue
+            node.cotangent = None
+            if target_set is not None and node in target_set:
+                collected[node] = _accumulate(collected.get(node), g)
+                continue
+            prim = node.primitive
+            if prim is None:
+                if target_set is None:
+                    _accumulate_leaf(node, g)
+                continue
+            values = node.values
+            if values is None:
+                raise RuntimeError(FREED_MESSAGE.format(name=prim.name, seq=node.sequence))
+            if create_graph:
+                cts = _call_rule_on_tensors(node, g, Tensor)
+            else:
+                cts = prim.call_vjp(g, node.ans, values, node.kwargs, node.residuals)
+            if not retain_graph:
+                node.values = node.ans = node.residuals = node.kwargs = None
+            for parent, value, ct in zip(node.parents, values, cts):
+                if parent is None or ct is None:
+                    continue
+                ct = prim.fit_cotangent(ct, g, value)
+                pending = parent.cotangent
+                parent.cotangent = ct if pending is None else pending + ct
+    finally:
+        np.seterr(**floating_point)
+        grad_mode.enabled = saved_mode
+        for node in nodes:  # after an error, leave no stale cotangents behind
+            node.cotangent = None
+    if targets is not None:
+        return [collected.get(t) for t in targets]
+    return None
+
+
+def _call_rule_on_tensors(node, g, Tensor):
+    wrap = Tensor._from_node
+    values = tuple(
+        wrap(v, p) if p is not None else v for v, p in zip(node.values, node.parents)
+    )
+    ans = wrap(node.ans, node)
+    if type(g) is not Tensor:
+        g = wrap(np.asarray(g), None)
+    # Rules rebuild their residuals from Tensor inputs, so the rebuilt values
+    # are on the tape and the rule is differentiable again.
+    return node.primitive.call_vjp(g, ans, values, node.kwargs, None)
+
+
+def _accumulate(total, more):
+    return more if total is None else total + more
+
+
+def _accumulate_leaf(node, g):
+    tensor = node.leaf()
+    if tensor is None:  # the user dropped the leaf: nobody can read its .grad
+        return
+    # Out of place: the user may hold the previous .grad array.
+    tensor.grad = g if tensor.grad is None else tensor.grad + g
