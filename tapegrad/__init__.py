@@ -7,7 +7,7 @@
 array([2., 4.])
 """
 
-from . import ops
+from . import linalg, nn, ops, optim
 from .domain import Domain
 from .functional import grad, value_and_grad, vjp
 from .ops import *  # noqa: F403  (numpy names at top level: tg.exp, tg.sum, ...)
@@ -17,7 +17,20 @@ from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # tapegrad.testing imports hypothesis; load it only when asked for.
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module(".testing", __name__)
+    raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")
+
+
 __all__ = [
+    "linalg",
+    "nn",
+    "optim",
     "Tensor",
     "tensor",
     "grad",
