@@ -14,10 +14,12 @@ import inspect
 import numpy as np
 
 from .domain import Domain
-from .tape import Node, grad_mode
+from .tape import Node, _has_nan, grad_mode
 from .tensor import Tensor, _new_tensor
 
 _REGISTRY: dict[str, Primitive] = {}
+# Shared by every node recorded without options; never mutated.
+_NO_OPTIONS: dict = {}
 
 # numpy callables (functions and ufuncs) -> implementation taking Tensors.
 NUMPY_HANDLERS: dict = {}
@@ -120,6 +122,41 @@ class Primitive:
         node = Node(self, tuple(parents), tuple(values), kwargs, ans, residuals)
         return _new_tensor(ans, node)
 
+    # Operators (x * 2.0, x @ w, -x) come here: no kwargs, Tensor or Python
+    # scalar operands. Anything else takes the general __call__.
+    def unary(self, x):
+        if type(x) is not Tensor:
+            return self(x)
+        ans = self.fun(x._data)
+        if type(ans) is not np.ndarray:
+            ans = np.asarray(ans)
+        node = x._node
+        if node is None or not grad_mode.enabled:
+            return _new_tensor(ans, None)
+        return _new_tensor(ans, Node(self, (node,), (x._data,), _NO_OPTIONS, ans))
+
+    def binary(self, x, y):
+        tx, ty = type(x), type(y)
+        if tx is Tensor:
+            x_value, x_node = x._data, x._node
+        elif tx is float or tx is int:
+            x_value, x_node = x, None
+        else:
+            return self(x, y)
+        if ty is Tensor:
+            y_value, y_node = y._data, y._node
+        elif ty is float or ty is int:
+            y_value, y_node = y, None
+        else:
+            return self(x, y)
+        ans = self.fun(x_value, y_value)
+        if type(ans) is not np.ndarray:
+            ans = np.asarray(ans)
+        if (x_node is None and y_node is None) or not grad_mode.enabled:
+            return _new_tensor(ans, None)
+        node = Node(self, (x_node, y_node), (x_value, y_value), _NO_OPTIONS, ans)
+        return _new_tensor(ans, node)
+
     def _options_by_name(self, args, kwargs):
         # np.sum(x, 0) passes axis positionally; the rule must see it as an
         # option (a keyword), not as an input that needs a cotangent.
@@ -141,8 +178,10 @@ class Primitive:
     def call_vjp(self, g, ans, values, kwargs, residuals):
         if self.residuals:
             cts = self.vjp(g, ans, *values, residuals=residuals, **kwargs)
-        else:
+        elif kwargs:
             cts = self.vjp(g, ans, *values, **kwargs)
+        else:
+            cts = self.vjp(g, ans, *values)
         if type(cts) is not tuple or len(cts) != len(values):
             got = type(cts).__name__ if type(cts) is not tuple else f"{len(cts)} cotangents"
             raise TypeError(
@@ -204,11 +243,8 @@ def _zero_where_unused(ct, ct_data, g):
 
     Its contribution is exactly zero even where the local partial is infinite
     or NaN (sqrt at 0 under a mask, log of 0 in an unselected where-branch).
-    ``vdot(ct, ct)`` is NaN exactly when ``ct`` holds a NaN, and costs one
-    BLAS pass: much cheaper than ``isnan(ct).any()`` on small arrays.
     """
-    square_sum = np.vdot(ct_data, ct_data)
-    if square_sum == square_sum:
+    if not _has_nan(ct_data):
         return ct
     g_data = g._data if type(g) is Tensor else g
     return np.where(g_data == 0, 0.0, ct).astype(ct_data.dtype, copy=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import threading
 import weakref
 
@@ -97,7 +98,11 @@ def leaf_node(tensor) -> Node:
 
 
 def _reachable(roots):
-    """Nodes reachable from ``roots``, latest first (iterative DFS, then sort)."""
+    """Nodes reachable from ``roots``, latest first (iterative DFS, then sort).
+
+    Decreasing sequence is a valid reverse topological order: a node is
+    always recorded after its parents.
+    """
     seen = set(roots)
     stack = list(roots)
     while stack:
@@ -108,8 +113,7 @@ def _reachable(roots):
     return sorted(seen, key=_by_sequence, reverse=True)
 
 
-def _by_sequence(node):
-    return node.sequence
+_by_sequence = operator.attrgetter("sequence")
 
 
 FREED_MESSAGE = (
@@ -142,6 +146,7 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     # Rules may meet 0/0 or 0*inf where a zero cotangent makes the result
     # irrelevant (the engine zeroes those); warnings there would be noise.
     floating_point = np.seterr(divide="ignore", invalid="ignore", over="ignore")
+    ndarray = np.ndarray
     try:
         for node in nodes:
             g = node.cotangent
@@ -161,14 +166,24 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
                 raise RuntimeError(FREED_MESSAGE.format(name=prim.name, seq=node.sequence))
             if create_graph:
                 cts = _call_rule_on_tensors(node, g, Tensor)
-            else:
+            elif node.kwargs or prim.residuals:
                 cts = prim.call_vjp(g, node.ans, values, node.kwargs, node.residuals)
+            else:  # the common case, without call_vjp's extra frame
+                cts = prim.vjp(g, node.ans, *values)
+                if type(cts) is not tuple or len(cts) != len(values):
+                    prim.call_vjp(g, node.ans, values, node.kwargs, None)  # raises
             if not retain_graph:
                 node.values = node.ans = node.residuals = node.kwargs = None
+            elementwise = prim.elementwise
             for parent, value, ct in zip(node.parents, values, cts):
                 if parent is None or ct is None:
                     continue
-                ct = prim.fit_cotangent(ct, g, value)
+                if type(ct) is ndarray and ct.shape == value.shape and ct.dtype == value.dtype:
+                    # The common case, inlined: nothing to unbroadcast or cast.
+                    if elementwise and _has_nan(ct):
+                        ct = prim.fit_cotangent(ct, g, value)
+                else:
+                    ct = prim.fit_cotangent(ct, g, value)
                 pending = parent.cotangent
                 parent.cotangent = ct if pending is None else pending + ct
     finally:
@@ -192,6 +207,13 @@ def _call_rule_on_tensors(node, g, Tensor):
     # Rules rebuild their residuals from Tensor inputs, so the rebuilt values
     # are on the tape and the rule is differentiable again.
     return node.primitive.call_vjp(g, ans, values, node.kwargs, None)
+
+
+def _has_nan(array):
+    # The sum of squares is NaN exactly when some element is NaN; one BLAS
+    # pass, much cheaper than isnan(array).any() on small arrays.
+    square_sum = array.dot(array) if array.ndim == 1 else np.vdot(array, array)
+    return square_sum != square_sum
 
 
 def _accumulate(total, more):

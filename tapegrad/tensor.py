@@ -280,72 +280,10 @@ class Tensor:
         return dispatch_function(func, args, kwargs)
 
 
-def _binary(name, reflected=False):
-    def forward(self, other):
-        return getattr(_ops, name)(self, other)
-
-    def reflect(self, other):
-        return getattr(_ops, name)(other, self)
-
-    method = reflect if reflected else forward
-    method.__name__ = name
-    return method
-
-
-def _inplace(name):
-    def method(self, other):
-        self._check_rebind(f"in-place {name}")
-        return self._rebind(getattr(_ops, name)(self, other), f"in-place {name}")
-
-    return method
-
-
-_OPERATORS = {
-    "add": "add",
-    "sub": "subtract",
-    "mul": "multiply",
-    "truediv": "divide",
-    "pow": "power",
-    "matmul": "matmul",
-    "floordiv": "floor_divide",
-    "mod": "remainder",
-}
-for _dunder, _op in _OPERATORS.items():
-    setattr(Tensor, f"__{_dunder}__", _binary(_op))
-    setattr(Tensor, f"__r{_dunder}__", _binary(_op, reflected=True))
-    setattr(Tensor, f"__i{_dunder}__", _inplace(_op))
-
-_COMPARISONS = {
-    "lt": "less",
-    "le": "less_equal",
-    "gt": "greater",
-    "ge": "greater_equal",
-    "eq": "equal",
-    "ne": "not_equal",
-}
-for _dunder, _op in _COMPARISONS.items():
-    setattr(Tensor, f"__{_dunder}__", _binary(_op))
-
-
-def _neg(self):
-    return _ops.negative(self)
-
-
-def _pos(self):
-    return self
-
-
-def _abs(self):
-    return _ops.absolute(self)
-
-
 def _getitem(self, index):
     return _ops.getitem(self, _ops.index.normalize_index(index))
 
 
-Tensor.__neg__ = _neg
-Tensor.__pos__ = _pos
-Tensor.__abs__ = _abs
 Tensor.__getitem__ = _getitem
 
 
@@ -399,3 +337,83 @@ def tensor(data, requires_grad=False, dtype=None):
 
 
 from . import ops as _ops  # noqa: E402  (the ops import Tensor from here)
+
+# Operators call the primitives' fast paths directly: ``x * y`` is on the
+# per-op hot path, so no extra Python frame between it and the primitive.
+_OPERATORS = {
+    "add": "add",
+    "sub": "subtract",
+    "mul": "multiply",
+    "truediv": "divide",
+    "pow": "power",
+    "matmul": "matmul",
+    "floordiv": "floor_divide",
+    "mod": "remainder",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+    "eq": "equal",
+    "ne": "not_equal",
+}
+
+
+def _unsupported(name):
+    def method(self, *args):
+        raise TypeError(f"tapegrad has no {name} for Tensors yet")
+
+    return method
+
+
+def _forward(call):
+    # A plain function, so that attribute lookup binds ``self``.
+    def method(self, other):
+        return call(self, other)
+
+    return method
+
+
+def _reflected(call):
+    def method(self, other):
+        return call(other, self)
+
+    return method
+
+
+def _inplace(name, call):
+    def method(self, other):
+        self._check_rebind(f"in-place {name}")
+        return self._rebind(call(self, other), f"in-place {name}")
+
+    return method
+
+
+def _unary(call):
+    def method(self):
+        return call(self)
+
+    return method
+
+
+def _bind_operators():
+    for dunder, name in _OPERATORS.items():
+        op = getattr(_ops, name, None)
+        if op is None:
+            call = _unsupported(name)
+        else:
+            call = getattr(op, "binary", op)
+        setattr(Tensor, f"__{dunder}__", _forward(call))
+        if dunder not in ("lt", "le", "gt", "ge", "eq", "ne"):
+            setattr(Tensor, f"__r{dunder}__", _reflected(call))
+            setattr(Tensor, f"__i{dunder}__", _inplace(name, call))
+    for dunder, name in (("neg", "negative"), ("abs", "absolute")):
+        op = getattr(_ops, name, None)
+        setattr(Tensor, f"__{dunder}__", _unsupported(name) if op is None else _unary(op.unary))
+
+
+def _pos(self):
+    return self
+
+
+Tensor.__pos__ = _pos
+# tapegrad.ops calls _bind_operators() once all op families are loaded.

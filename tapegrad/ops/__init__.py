@@ -16,3 +16,7 @@ __all__ = [
     *reduce.__all__,
     *shape.__all__,
 ]
+
+from ..tensor import _bind_operators  # noqa: E402
+
+_bind_operators()
