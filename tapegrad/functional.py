@@ -14,7 +14,7 @@ import numpy as np
 
 from .domain import Domain
 from .primitive import primitive
-from .tape import enable_grad, run_backward
+from .tape import enable_grad, grad_mode, run_backward
 from .tensor import Tensor, as_array
 
 
@@ -35,8 +35,7 @@ def _argnums_tuple(argnums, nargs, fname):
     for n in nums:
         if not -nargs <= n < nargs:
             raise ValueError(
-                f"{fname}: argnums={argnums!r} but the function got {nargs} positional "
-                "argument(s)"
+                f"{fname}: argnums={argnums!r} but the function got {nargs} positional argument(s)"
             )
     return single, tuple(n % nargs for n in nums)
 
@@ -45,7 +44,7 @@ def _trace(fun, args, argnums, fname):
     """Run ``fun`` with the chosen arguments as fresh nodes; returns (out, inputs, nested)."""
     args = list(args)
     inputs = []
-    nested = False
+    nested = grad_mode.transform_depth > 0
     for n in argnums:
         arg = args[n]
         if isinstance(arg, Tensor) and arg.requires_grad:
@@ -62,8 +61,12 @@ def _trace(fun, args, argnums, fname):
             start = Tensor(array, requires_grad=True)
         args[n] = start
         inputs.append(start)
-    with enable_grad():
-        out = fun(*args)
+    grad_mode.transform_depth += 1
+    try:
+        with enable_grad():
+            out = fun(*args)
+    finally:
+        grad_mode.transform_depth -= 1
     return out, inputs, nested
 
 
@@ -142,8 +145,7 @@ def vjp(fun, *primals):
         ct = cotangent if isinstance(cotangent, Tensor) else as_array(cotangent)
         if ct.shape != out_data.shape:
             raise ValueError(
-                f"vjp_fn: cotangent has shape {ct.shape}, the output has shape "
-                f"{out_data.shape}"
+                f"vjp_fn: cotangent has shape {ct.shape}, the output has shape {out_data.shape}"
             )
         if not isinstance(ct, Tensor):
             ct = ct.astype(out_data.dtype, copy=False)

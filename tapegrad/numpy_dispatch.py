@@ -9,8 +9,6 @@ otherwise.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .primitive import NUMPY_HANDLERS, NUMPY_NONDIFFERENTIABLE
 from .tensor import Tensor
 

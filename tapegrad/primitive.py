@@ -34,7 +34,6 @@ class Primitive:
     differentiable input requires grad and grad mode is on, records a node.
     """
 
-
     def __init__(
         self,
         fun,
@@ -253,9 +252,7 @@ def _zero_where_unused(ct, ct_data, g):
 def _unbroadcast(ct, ct_shape, shape, name):
     """Sum a cotangent of a broadcast shape back to the input's ``shape``."""
     lead = len(ct_shape) - len(shape)
-    if lead < 0 or any(
-        n != 1 and n != m for n, m in zip(shape, ct_shape[lead:], strict=True)
-    ):
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, ct_shape[lead:], strict=True)):
         raise ValueError(
             f"the VJP rule of {name!r} returned a cotangent of shape {ct_shape} "
             f"for an input of shape {shape}; it must be that shape or broadcast to it"

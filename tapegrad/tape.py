@@ -21,8 +21,11 @@ _sequence = itertools.count()
 
 
 class _GradMode(threading.local):
-    # A class attribute is the default every new thread sees.
+    # Class attributes are the defaults every new thread sees.
     enabled = True
+    # How many tg.grad / tg.vjp traces are running: inside one, a transform
+    # must record its own backward so that the outer one can differentiate it.
+    transform_depth = 0
 
 
 grad_mode = _GradMode()
@@ -63,16 +66,16 @@ class Node:
     """One recorded application of a primitive (or a leaf, when primitive is None)."""
 
     __slots__ = (
-        "primitive",
-        "parents",
-        "values",
-        "kwargs",
+        "__weakref__",
         "ans",
+        "cotangent",
+        "kwargs",
+        "leaf",
+        "parents",
+        "primitive",
         "residuals",
         "sequence",
-        "cotangent",
-        "leaf",
-        "__weakref__",
+        "values",
     )
 
     def __init__(self, primitive, parents, values, kwargs, ans, residuals=None):
@@ -198,9 +201,7 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
 
 def _call_rule_on_tensors(node, g, Tensor):
     wrap = Tensor._from_node
-    values = tuple(
-        wrap(v, p) if p is not None else v for v, p in zip(node.values, node.parents)
-    )
+    values = tuple(wrap(v, p) if p is not None else v for v, p in zip(node.values, node.parents))
     ans = wrap(node.ans, node)
     if type(g) is not Tensor:
         g = wrap(np.asarray(g), None)

@@ -56,7 +56,7 @@ class Tensor:
     tensors can require grad.
     """
 
-    __slots__ = ("_data", "_node", "grad", "__weakref__")
+    __slots__ = ("__weakref__", "_data", "_node", "grad")
     # Make ndarray binary operators defer to ours (ndarray + Tensor -> Tensor).
     __array_priority__ = 1000
 
@@ -297,11 +297,35 @@ def _method(name):
 
 
 # ndarray methods that take the same arguments as the numpy function.
-for _name in (
-    "sum mean prod max min var std cumsum cumprod clip round dot trace diagonal "
-    "swapaxes squeeze repeat take argmax argmin argsort nonzero all any ravel "
-    "conj conjugate"
-).split():
+for _name in [
+    "sum",
+    "mean",
+    "prod",
+    "max",
+    "min",
+    "var",
+    "std",
+    "cumsum",
+    "cumprod",
+    "clip",
+    "round",
+    "dot",
+    "trace",
+    "diagonal",
+    "swapaxes",
+    "squeeze",
+    "repeat",
+    "take",
+    "argmax",
+    "argmin",
+    "argsort",
+    "nonzero",
+    "all",
+    "any",
+    "ravel",
+    "conj",
+    "conjugate",
+]:
     setattr(Tensor, _name, _method(_name))
 
 

@@ -1,0 +1,229 @@
+"""The tape and backward: accumulation, retain/create graph, grad modes, freeing, depth."""
+
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+
+def test_scalar_output_default_cotangent_is_one():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    tg.sum(x * x).backward()
+    np.testing.assert_allclose(x.grad, 2 * x.data)
+
+
+def test_gradients_accumulate_across_calls_until_reset():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(3):
+        tg.sum(x * 3.0).backward()
+    np.testing.assert_allclose(x.grad, [9.0, 9.0])
+    x.grad = None
+    tg.sum(x * 3.0).backward()
+    np.testing.assert_allclose(x.grad, [3.0, 3.0])
+
+
+def test_accumulation_does_not_write_into_the_previous_grad_array():
+    x = tg.tensor([1.0], requires_grad=True)
+    tg.sum(x * 2.0).backward()
+    first = x.grad
+    tg.sum(x * 2.0).backward()
+    np.testing.assert_allclose(first, [2.0])
+    np.testing.assert_allclose(x.grad, [4.0])
+
+
+def test_non_scalar_output_needs_grad():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    with pytest.raises(ValueError, match=r"non-scalar output of shape \(2,\)"):
+        y.backward()
+    y.backward(np.array([1.0, 10.0]))
+    np.testing.assert_allclose(x.grad, [2.0, 20.0])
+
+
+def test_backward_grad_of_wrong_shape_or_dtype():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    with pytest.raises(ValueError, match=r"grad has shape \(3,\).*shape \(2,\)"):
+        y.backward(np.ones(3))
+    with pytest.raises(TypeError, match="floating point"):
+        y.backward(np.ones(2, dtype=int))
+
+
+def test_backward_on_a_constant_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tg.sum(tg.tensor([1.0]) * 2.0).backward()
+
+
+def test_second_backward_through_freed_graph_mentions_retain_graph():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = tg.sum(tg.exp(x))
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = tg.sum(tg.exp(x))
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * np.exp(x.data))
+
+
+def test_create_graph_makes_grad_a_differentiable_tensor():
+    x = tg.tensor([0.5, -1.0], requires_grad=True)
+    y = tg.sum(x**3)
+    y.backward(create_graph=True)
+    g = x.grad
+    assert isinstance(g, tg.Tensor) and g.requires_grad
+    np.testing.assert_allclose(g.data, 3 * x.data**2)
+    x.grad = None
+    tg.sum(g).backward()
+    np.testing.assert_allclose(x.grad, 6 * x.data)  # d/dx sum(3 x^2)
+
+
+def test_shared_subexpression_gets_both_contributions():
+    x = tg.tensor(2.0, requires_grad=True)
+    y = x * x
+    z = y * y + y  # x^4 + x^2
+    z.backward()
+    assert x.grad == pytest.approx(4 * 8 + 2 * 2)
+
+
+def test_broadcast_cotangents_are_summed_back():
+    x = tg.tensor(np.ones((3, 1)), requires_grad=True)
+    b = tg.tensor(np.arange(4.0), requires_grad=True)
+    s = tg.tensor(2.0, requires_grad=True)
+    tg.sum((x + b) * s).backward()
+    np.testing.assert_allclose(x.grad, np.full((3, 1), 2.0 * 4))
+    np.testing.assert_allclose(b.grad, np.full(4, 2.0 * 3))
+    assert s.grad.shape == () and s.grad == pytest.approx(np.sum(1.0 + np.arange(4.0)) * 3)
+
+
+def test_only_operations_with_an_input_requiring_grad_are_recorded():
+    a = tg.tensor([1.0, 2.0])
+    b = tg.exp(a) * 2.0
+    assert b._node is None and not b.requires_grad
+
+
+def test_no_grad_records_nothing_and_works_as_decorator():
+    x = tg.tensor([1.0], requires_grad=True)
+    with tg.no_grad():
+        assert not tg.is_grad_enabled()
+        y = x * 2.0
+        with tg.enable_grad():
+            z = x * 2.0
+    assert tg.is_grad_enabled()
+    assert not y.requires_grad and z.requires_grad
+
+    @tg.no_grad()
+    def f(t):
+        return t * 2.0
+
+    assert not f(x).requires_grad
+    assert tg.is_grad_enabled()
+
+
+def test_no_grad_is_thread_local():
+    x = tg.tensor([1.0], requires_grad=True)
+    inside = threading.Event()
+    release = threading.Event()
+    seen = {}
+
+    def worker():
+        with tg.no_grad():
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait(5)
+    seen["main"] = (x * 2.0).requires_grad  # the other thread is inside no_grad
+    release.set()
+    thread.join()
+
+    def other():
+        seen["fresh"] = tg.is_grad_enabled()
+
+    with tg.no_grad():
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+    assert seen == {"main": True, "fresh": True}
+
+
+def test_deep_chain_has_no_recursion_limit():
+    x = tg.tensor(np.array([0.5]), requires_grad=True)
+    y = x
+    n = 200_000
+    for _ in range(n):
+        y = y + 1e-6
+    tg.sum(y).backward()
+    np.testing.assert_allclose(x.grad, [1.0])
+
+
+def test_saved_intermediates_are_freed_after_backward():
+    x = tg.tensor(np.ones(1000), requires_grad=True)
+    refs = []
+
+    def loss():
+        h = tg.exp(x)
+        refs.append(weakref.ref(h.data))
+        h2 = h * h
+        refs.append(weakref.ref(h2.data))
+        return tg.sum(h2)
+
+    out = loss()
+    gc.collect()
+    assert all(r() is not None for r in refs)  # alive: the graph holds them
+    out.backward()
+    gc.collect()
+    assert all(r() is None for r in refs)
+
+
+def test_retained_graph_keeps_intermediates():
+    x = tg.tensor(np.ones(10), requires_grad=True)
+    h = tg.exp(x)
+    ref = weakref.ref(h.data)
+    out = tg.sum(h * h)
+    del h
+    out.backward(retain_graph=True)
+    gc.collect()
+    assert ref() is not None
+
+
+def test_dropped_leaf_is_not_an_error():
+    x = tg.tensor([1.0], requires_grad=True)
+    y = tg.sum(x * 2.0)
+    del x
+    gc.collect()
+    y.backward()  # nobody can read the grad; nothing to do
+
+
+def test_inplace_on_leaf_requiring_grad_is_refused_outside_no_grad():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w += 1.0
+    with tg.no_grad():
+        w -= 0.5
+    assert w.requires_grad and w.is_leaf
+    np.testing.assert_allclose(w.data, [0.5, 1.5])
+
+
+def test_inplace_on_intermediate_rebinds_and_keeps_earlier_uses_correct():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    z = y * y  # uses y before the in-place change
+    y *= 2.0  # y is now x * 6
+    tg.sum(z + y).backward()
+    np.testing.assert_allclose(x.grad, 2 * 9 * x.data + 6.0)
+
+
+def test_inplace_keeps_dtype():
+    w = tg.tensor(np.ones(2, dtype=np.float32))
+    w += np.ones(2)  # float64 operand
+    assert w.dtype == np.float32
