@@ -1,0 +1,226 @@
+"""The seed's layers as primitives on Tensors.
+
+Each forward is the ``tg.nn.layers`` forward, and each VJP rule calls the
+``tg.nn.layers`` backward function: one source of truth for the math. Under
+``create_graph`` a rule gets ``residuals=None``, rebuilds the seed's cache by
+running the layers forward on its Tensor inputs, and runs the same backward
+function on Tensors, so every layer is differentiable twice.
+
+``batchnorm`` and ``dropout`` keep the seed's state dicts. They are thin
+wrappers around the primitives ``batchnorm_op`` and ``dropout_op``:
+
+* ``batchnorm`` hands the primitive a private copy of ``bn_param`` and
+  writes the updated running statistics back into yours, so a rebuilt cache
+  (under ``create_graph``) sees the statistics of its own forward pass even
+  if ``bn_param`` was used again in between.
+* ``dropout`` draws a seed when ``dropout_param`` has none, so the mask is a
+  function of the primitive's inputs and can be rebuilt.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..domain import Domain
+from ..primitive import primitive
+from . import layers
+
+__all__ = [
+    "affine",
+    "relu",
+    "batchnorm",
+    "dropout",
+    "svm_loss",
+    "softmax_loss",
+    "batchnorm_op",
+    "dropout_op",
+]
+
+
+# -- test domains (sample hooks: fresh state dicts on every call) ---------------
+
+
+def _affine_sample(rng, dtype):
+    N, M = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    features = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(1, 3)))
+    x = rng.standard_normal((N, *features)).astype(dtype)
+    w = rng.standard_normal((int(np.prod(features)), M)).astype(dtype)
+    b = rng.standard_normal(M).astype(dtype)
+    return (x, w, b), {}
+
+
+def _batchnorm_sample(rng, dtype):
+    N, D = int(rng.integers(2, 6)), int(rng.integers(1, 4))
+    # Columns with a clear spread: the derivative of 1/std is steep near zero variance.
+    x = rng.standard_normal((N, D))
+    x[0] += 1.0
+    x[1] -= 1.0
+    gamma = rng.standard_normal(D)
+    beta = rng.standard_normal(D)
+    bn_param = {"mode": "train" if rng.random() < 0.7 else "test"}
+    if rng.random() < 0.8:
+        bn_param["running_mean"] = rng.standard_normal(D).astype(dtype)
+        bn_param["running_var"] = rng.uniform(0.5, 2.0, D).astype(dtype)
+    return (x.astype(dtype), gamma.astype(dtype), beta.astype(dtype), bn_param), {}
+
+
+def _dropout_sample(rng, dtype):
+    shape = tuple(int(n) for n in rng.integers(0, 4, size=rng.integers(0, 3)))
+    x = rng.standard_normal(shape).astype(dtype)
+    dropout_param = {
+        "p": float(rng.choice([0.0, 0.25, 0.5, 0.9])),
+        "mode": "train" if rng.random() < 0.8 else "test",
+        "seed": int(rng.integers(2**31)),
+    }
+    return (x, dropout_param), {}
+
+
+def _labels(rng, N, C):
+    return rng.integers(0, C, size=N)
+
+
+def _svm_sample(rng, dtype):
+    N, C = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    # Scores on a 0.3 grid (plus a per-row shift, to which margins are
+    # blind): every margin x_j - x_y + 1 is then at least 0.1 from the kink.
+    grid = 0.3 * rng.integers(-10, 11, size=(N, C))
+    x = grid + rng.standard_normal((N, 1))
+    return (x.astype(dtype), _labels(rng, N, C)), {}
+
+
+def _softmax_sample(rng, dtype):
+    N, C = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    x = 2.0 * rng.standard_normal((N, C))
+    return (x.astype(dtype), _labels(rng, N, C)), {}
+
+
+def _relu_reference(x):
+    return np.maximum(0, x)
+
+
+# -- affine and relu: the cache is just the inputs --------------------------------
+
+
+@primitive(domain=Domain(sample=_affine_sample))
+def affine(x, w, b):
+    """Fully connected layer: ``x.reshape(N, D) @ w + b`` (see ``layers.affine_forward``)."""
+    layers.check_affine("affine", x, w, b)
+    return layers.affine_forward(x, w, b)[0]
+
+
+@affine.defvjp
+def _affine_vjp(g, ans, x, w, b):
+    return layers.affine_backward(g, (x, w, b))
+
+
+@primitive(domain=Domain(("kinkfree",), reference=_relu_reference), elementwise=True)
+def relu(x):
+    """``max(0, x)``; the derivative at the kink 0 is taken as 0."""
+    return layers.relu_forward(x)[0]
+
+
+@relu.defvjp
+def _relu_vjp(g, ans, x):
+    return (layers.relu_backward(g, x),)
+
+
+# -- batchnorm ----------------------------------------------------------------------
+
+
+@primitive(domain=Domain(sample=_batchnorm_sample), nondiff=(3,), residuals=True)
+def batchnorm_op(x, gamma, beta, bn_param):
+    """The batchnorm primitive: ``layers.batchnorm_forward``, mutating ``bn_param``."""
+    layers.check_batchnorm("batchnorm", x, gamma, beta, bn_param)
+    return layers.batchnorm_forward(x, gamma, beta, bn_param)
+
+
+@batchnorm_op.defvjp
+def _batchnorm_vjp(g, ans, x, gamma, beta, bn_param, residuals):
+    cache = residuals
+    if cache is None:
+        # A copy: rebuilding the cache must not update the running statistics again.
+        cache = layers.batchnorm_forward(x, gamma, beta, dict(bn_param))[1]
+    dx, dgamma, dbeta = layers.batchnorm_backward(g, cache)
+    return dx, dgamma, dbeta, None
+
+
+def batchnorm(x, gamma, beta, bn_param):
+    """Batch normalization of ``x`` (N, D) with the seed's ``bn_param`` dict.
+
+    Train mode normalizes with batch statistics and updates
+    ``bn_param['running_mean']`` / ``['running_var']``; test mode uses them.
+    """
+    layers.check_batchnorm("batchnorm", x, gamma, beta, bn_param)
+    private = dict(bn_param)
+    out = batchnorm_op(x, gamma, beta, private)
+    bn_param["running_mean"] = private["running_mean"]
+    bn_param["running_var"] = private["running_var"]
+    return out
+
+
+# -- dropout ------------------------------------------------------------------------
+
+# Seeds for dropout calls without one; a private generator, never numpy's global state.
+_seed_source = np.random.default_rng()
+
+
+@primitive(domain=Domain(sample=_dropout_sample), nondiff=(1,), residuals=True)
+def dropout_op(x, dropout_param):
+    """The dropout primitive: ``layers.dropout_forward``; train mode needs a ``seed``."""
+    layers.check_dropout("dropout", dropout_param)
+    if dropout_param["mode"] == "train" and "seed" not in dropout_param:
+        raise ValueError(
+            "dropout_op: train mode needs dropout_param['seed'] so that the mask can be "
+            "rebuilt for higher derivatives; call tg.nn.functional.dropout, which draws one"
+        )
+    return layers.dropout_forward(x, dropout_param)
+
+
+@dropout_op.defvjp
+def _dropout_vjp(g, ans, x, dropout_param, residuals):
+    cache = residuals
+    if cache is None:
+        cache = layers.dropout_forward(x, dropout_param)[1]
+    return layers.dropout_backward(g, cache), None
+
+
+def dropout(x, dropout_param):
+    """Inverted dropout with the seed's ``dropout_param`` (``p`` is the drop probability).
+
+    Without a ``seed`` each call draws a fresh mask.
+    """
+    layers.check_dropout("dropout", dropout_param)
+    if dropout_param["mode"] == "train" and "seed" not in dropout_param:
+        dropout_param = {**dropout_param, "seed": int(_seed_source.integers(2**63))}
+    return dropout_op(x, dropout_param)
+
+
+# -- losses: 0-d Tensors; labels y get no gradient --------------------------------------
+
+
+def _loss_output(loss, dx, x):
+    return np.asarray(loss, dtype=np.result_type(x)), dx
+
+
+@primitive(domain=Domain(sample=_svm_sample), nondiff=(1,), residuals=True)
+def svm_loss(scores, y):
+    """Mean multiclass hinge loss (margin 1) of ``scores`` (N, C) for labels ``y`` (N,)."""
+    return _loss_output(*layers.svm_loss(scores, y), scores)
+
+
+@svm_loss.defvjp
+def _svm_loss_vjp(g, ans, scores, y, residuals):
+    dx = residuals if residuals is not None else layers.svm_loss(scores, y)[1]
+    return g * dx, None
+
+
+@primitive(domain=Domain(sample=_softmax_sample), nondiff=(1,), residuals=True)
+def softmax_loss(scores, y):
+    """Mean softmax cross entropy of ``scores`` (N, C) for labels ``y`` (N,)."""
+    return _loss_output(*layers.softmax_loss(scores, y), scores)
+
+
+@softmax_loss.defvjp
+def _softmax_loss_vjp(g, ans, scores, y, residuals):
+    dx = residuals if residuals is not None else layers.softmax_loss(scores, y)[1]
+    return g * dx, None
