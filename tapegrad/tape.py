@@ -149,7 +149,7 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     # Rules may meet 0/0 or 0*inf where a zero cotangent makes the result
     # irrelevant (the engine zeroes those); warnings there would be noise.
     floating_point = np.seterr(divide="ignore", invalid="ignore", over="ignore")
-    ndarray = np.ndarray
+    ndarray, vdot = np.ndarray, np.vdot
     try:
         for node in nodes:
             g = node.cotangent
@@ -176,15 +176,18 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
                 if type(cts) is not tuple or len(cts) != len(values):
                     prim.call_vjp(g, node.ans, values, node.kwargs, None)  # raises
             if not retain_graph:
-                node.values = node.ans = node.residuals = node.kwargs = None
+                node.values = node.ans = node.residuals = None
             elementwise = prim.elementwise
             for parent, value, ct in zip(node.parents, values, cts):
                 if parent is None or ct is None:
                     continue
                 if type(ct) is ndarray and ct.shape == value.shape and ct.dtype == value.dtype:
                     # The common case, inlined: nothing to unbroadcast or cast.
-                    if elementwise and _has_nan(ct):
-                        ct = prim.fit_cotangent(ct, g, value)
+                    if elementwise:
+                        # _has_nan, inlined: this runs once per elementwise node.
+                        nan_probe = ct.dot(ct) if ct.ndim == 1 else vdot(ct, ct)
+                        if nan_probe != nan_probe:
+                            ct = prim.fit_cotangent(ct, g, value)
                 else:
                     ct = prim.fit_cotangent(ct, g, value)
                 pending = parent.cotangent
