@@ -192,6 +192,12 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
                     ct = prim.fit_cotangent(ct, g, value)
                 pending = parent.cotangent
                 parent.cotangent = ct if pending is None else pending + ct
+    except Exception as error:
+        # Say which rule was running: the traceback alone shows only numpy.
+        prim = getattr(locals().get("node"), "primitive", None)
+        if prim is not None and hasattr(error, "add_note"):
+            error.add_note(f"(raised during backward, in the VJP rule of {prim.name!r})")
+        raise
     finally:
         np.seterr(**floating_point)
         grad_mode.enabled = saved_mode
