@@ -150,6 +150,7 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     # irrelevant (the engine zeroes those); warnings there would be noise.
     floating_point = np.seterr(divide="ignore", invalid="ignore", over="ignore")
     ndarray, vdot = np.ndarray, np.vdot
+    node = None
     try:
         for node in nodes:
             g = node.cotangent
@@ -194,7 +195,7 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
                 parent.cotangent = ct if pending is None else pending + ct
     except Exception as error:
         # Say which rule was running: the traceback alone shows only numpy.
-        prim = getattr(locals().get("node"), "primitive", None)
+        prim = node.primitive if node is not None else None
         if prim is not None and hasattr(error, "add_note"):
             error.add_note(f"(raised during backward, in the VJP rule of {prim.name!r})")
         raise
