@@ -22,6 +22,11 @@ def _lock(array):
     return array
 
 
+def _may_change(array):
+    """Could someone write to this memory later (it, or the array it views)?"""
+    return array.flags.writeable or array.base is not None
+
+
 def _new_tensor(data, node):
     # The per-op constructor: no validation, data is already a fresh ndarray.
     t = object.__new__(Tensor)
@@ -62,7 +67,7 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None):
         array = as_array(data, dtype)
-        if type(data) is np.ndarray and array is data and data.flags.writeable:
+        if type(data) is np.ndarray and array is data and _may_change(data):
             array = data.copy()
         elif isinstance(data, Tensor) and dtype is None:
             array = data._data

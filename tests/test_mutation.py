@@ -81,3 +81,12 @@ def test_setitem_rebinds_without_touching_saved_values():
     y[0] = 0.0  # y is rebound; z's saved value is unchanged
     z.backward()
     np.testing.assert_allclose(x.grad, 8.0 * x.data)
+
+
+def test_read_only_view_of_writeable_memory_is_copied():
+    a = np.ones(3)
+    x = tg.tensor(np.broadcast_to(a, (2, 3)), requires_grad=True)
+    y = tg.sum(x * x)
+    a[:] = 5.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
