@@ -179,8 +179,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         running_mean = momentum * running_mean + (1 - momentum) * mean
         running_var = momentum * running_var + (1 - momentum) * var
     else:
-        centered = x - running_mean
-        var = running_var
+        # The output follows x's dtype even if the statistics were kept in another.
+        centered = x - np.asarray(running_mean, dtype=dtype)
+        var = np.asarray(running_var, dtype=dtype)
     inv_std = 1.0 / np.sqrt(var + eps)
     x_norm = centered * inv_std
     out = gamma * x_norm + beta
