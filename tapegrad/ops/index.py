@@ -1,29 +1,81 @@
-"""Indexing: ``x[index]`` and its transpose, scattering a cotangent back."""
+"""Indexing: ``x[index]``, its transpose (a scatter), ``x[index] = v``, take.
+
+``getitem`` and ``scatter_add`` are each other's transpose, so both are
+differentiable to any order. Basic indices (ints, slices, None, Ellipsis)
+select without repeats: the forward is a view and the rule a plain
+assignment into zeros. Advanced integer indices may repeat an element, so the
+rule accumulates with ``np.add.at``.
+"""
 
 import numpy as np
 
 from ..domain import Domain
-from ..primitive import primitive
+from ..primitive import implements, primitive
 from ..tensor import Tensor
 
 
+def call_in_rule(prim, *args, **kwargs):
+    """Call ``prim`` from inside a rule.
+
+    Under ``create_graph`` a rule sees Tensors and must record; at first order
+    it sees ndarrays and must return ndarrays, but calling a primitive always
+    returns a Tensor. So run the bare forward when no argument is a Tensor.
+    """
+    for arg in args:
+        if isinstance(arg, Tensor):
+            return prim(*args, **kwargs)
+    return prim.fun(*args, **kwargs)
+
+
 def normalize_index(index):
-    """Tensors inside an index become plain arrays; lists become arrays."""
-    if isinstance(index, tuple):
-        return tuple(normalize_index(i) for i in index)
-    if isinstance(index, Tensor):
-        return index._data
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
+    """Tensors inside an index become their arrays; lists become arrays.
+
+    Writeable arrays inside a tuple are copied: the rule reads the index at
+    backward time, and a later change by the caller must not reach it (a bare
+    array index is copied by the engine when the node is recorded).
+    """
+    kind = type(index)
+    if kind is int or kind is slice:  # the hot path
+        return index
+    if kind is tuple:
+        return tuple(_normalize_part(part, copy=True) for part in index)
+    return _normalize_part(index, copy=False)
+
+
+def _normalize_part(part, copy):
+    if isinstance(part, Tensor):
+        return part._data  # never written in place
+    if isinstance(part, list):
+        return np.asarray(part)
+    if copy and type(part) is np.ndarray and part.flags.writeable:
+        return part.copy()
+    return part
 
 
 def is_basic(index):
     """True when ``index`` selects without repeats: ints, slices, None, Ellipsis."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(
-        p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts
-    )
+    parts = index if type(index) is tuple else (index,)
+    for part in parts:
+        if not (
+            part is None
+            or part is Ellipsis
+            or type(part) is slice
+            or isinstance(part, (int, np.integer))
+        ):
+            return False
+    return True
+
+
+def _may_repeat(index):
+    """True when an integer array in ``index`` may select one element twice."""
+    parts = index if type(index) is tuple else (index,)
+    for part in parts:
+        if isinstance(part, np.ndarray) and part.dtype.kind in "iu" and part.size > 1:
+            return True
+    return False
+
+
+# -- x[index] and its transpose -------------------------------------------------
 
 
 def _getitem_sample(rng, dtype):
@@ -33,7 +85,11 @@ def _getitem_sample(rng, dtype):
         (np.array([0, 0, 2]),),
         (Ellipsis, None, slice(1, None)),
         (x[:, 0] > 0,),
-    ][int(rng.integers(4))]
+        (np.array([[1, 3], [3, 3]]), slice(0, 2)),
+        (slice(None), np.array([2, 0, 2])),
+        (0, 1),
+        (slice(2, 2),),
+    ][int(rng.integers(8))]
     return (x, index), {}
 
 
@@ -44,28 +100,33 @@ def getitem(x, index):
 
 @getitem.defvjp
 def _getitem_vjp(g, ans, x, index):
-    return scatter_add(g, index, np.shape(x)), None
+    return call_in_rule(scatter_add, g, index, np.shape(x)), None
 
 
 def _scatter_sample(rng, dtype):
-    g = rng.standard_normal((3,)).astype(dtype)
-    return (g, (np.array([0, 2, 0]),), (4,)), {}
+    g = rng.standard_normal((3, 2)).astype(dtype)
+    index, shape = [
+        ((np.array([0, 2, 0]),), (4, 2)),
+        ((slice(1, 4),), (5, 2)),
+        ((np.array([1, 1, 1]), slice(None)), (2, 2)),
+    ][int(rng.integers(3))]
+    return (g, index, shape), {}
 
 
 @primitive(nondiff=(1, 2), domain=Domain(sample=_scatter_sample))
 def scatter_add(values, index, shape):
     """Zeros of ``shape`` with ``values`` added at ``index`` (repeats accumulate)."""
     out = np.zeros(shape, dtype=values.dtype)
-    if is_basic(index):
-        out[index] = values
-    else:
+    if _may_repeat(index):
         np.add.at(out, index, values)
+    else:
+        out[index] = values
     return out
 
 
 @scatter_add.defvjp
 def _scatter_add_vjp(g, ans, values, index, shape):
-    return getitem(g, index), None, None
+    return g[index], None, None
 
 
 def index_tensor(x, index):
@@ -73,4 +134,142 @@ def index_tensor(x, index):
     return getitem(x, normalize_index(index))
 
 
-__all__ = ["getitem", "scatter_add"]
+# -- x[index] = value ----------------------------------------------------------
+
+
+def _setitem_sample(rng, dtype):
+    x = rng.standard_normal((4, 3)).astype(dtype)
+    index, value_shape = [
+        ((1,), (3,)),
+        ((slice(None), 0), ()),
+        ((slice(1, 3), slice(None)), (1, 3)),
+        ((np.array([0, 2, 0]),), (3, 3)),
+        ((np.array([3, 3]), np.array([1, 1])), (2,)),
+        ((x > 0,), ()),
+        ((Ellipsis, np.array([2, 0])), (4, 1)),
+    ][int(rng.integers(7))]
+    value = rng.standard_normal(value_shape).astype(dtype)
+    return (x, index, value), {}
+
+
+def _setitem_reference(x, index, value):
+    out = np.array(x, copy=True)
+    out[index] = value
+    return out
+
+
+@primitive(
+    nondiff=(1,),
+    name="setitem",
+    domain=Domain(sample=_setitem_sample, reference=_setitem_reference),
+)
+def _setitem(x, index, value):
+    out = x.copy()
+    out[index] = value
+    return out
+
+
+@_setitem.defvjp
+def _setitem_vjp(g, ans, x, index, value):
+    # The overwritten places of x no longer reach the output.
+    gx = call_in_rule(_setitem, g, index, 0.0)
+    gv = g[index]
+    if _may_repeat(index):
+        kept = _kept_writes(np.shape(x), index)
+        if kept is not None:
+            gv = np.where(kept, gv, 0.0)
+    # numpy drops leading size-1 axes of the value (x[0] = v[None]); give them back.
+    extra = np.ndim(value) - np.ndim(gv)
+    if extra > 0:
+        gv = np.reshape(gv, (1,) * extra + np.shape(gv))
+    return gx, None, gv
+
+
+def _kept_writes(shape, index):
+    """Mask over ``x[index]``: False where a later write to the same element won.
+
+    numpy keeps the last of repeated writes; replaying the assignment with
+    position numbers finds which positions survived. None when all did.
+    """
+    board = np.full(shape, -1, dtype=np.intp)
+    selected = board[index].shape
+    positions = np.arange(int(np.prod(selected)), dtype=np.intp).reshape(selected)
+    board[index] = positions
+    kept = board[index] == positions
+    return None if kept.all() else kept
+
+
+def setitem(x, index, value):
+    """``x`` with ``x[index] = value``, as a new Tensor (``x`` is unchanged).
+
+    Gradients: zero to ``x`` at the written places, and to ``value`` what
+    reached the places it was written to (summed over broadcasting). With
+    repeated advanced indices numpy keeps the last write, so only that write
+    gets a gradient.
+    """
+    if isinstance(value, list):
+        value = np.asarray(value)
+    return _setitem(x, normalize_index(index), value)
+
+
+# -- take, take_along_axis --------------------------------------------------------
+
+
+def _index_array(indices):
+    indices = normalize_index(indices)
+    return np.asarray(indices)
+
+
+@implements(np.take)
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """``np.take`` on Tensors: an indexing composite, so repeats accumulate."""
+    if out is not None:
+        raise TypeError("np.take(..., out=...) on a Tensor: tensors are immutable")
+    indices = _index_array(indices)
+    if axis is None:
+        a = np.ravel(a)
+        axis = 0
+    ndim = np.ndim(a)
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim, "take")
+    axis %= ndim
+    n = np.shape(a)[axis]
+    if mode == "wrap":
+        indices = np.mod(indices, n)
+    elif mode == "clip":
+        indices = np.clip(indices, 0, n - 1)
+    elif mode != "raise":
+        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    return getitem(a, (slice(None),) * axis + (indices,))
+
+
+@implements(np.take_along_axis)
+def take_along_axis(arr, indices, axis=-1):
+    """``np.take_along_axis`` on Tensors, as one advanced index."""
+    indices = _index_array(indices)
+    if axis is None:
+        arr = np.ravel(arr)
+        axis = 0
+    shape = np.shape(arr)
+    ndim = len(shape)
+    if indices.ndim != ndim:
+        raise ValueError(
+            f"take_along_axis: indices (shape {indices.shape}) and arr (shape {shape}) "
+            "must have the same number of dimensions"
+        )
+    if indices.dtype.kind not in "iu":
+        raise IndexError(f"take_along_axis: indices must be integers, got {indices.dtype}")
+    axis = int(axis) % ndim
+    parts = []
+    for dim, n in enumerate(shape):
+        if dim == axis:
+            parts.append(indices)
+        else:
+            grid = [1] * ndim
+            grid[dim] = n
+            parts.append(np.arange(n).reshape(grid))
+    return getitem(arr, tuple(parts))
+
+
+__all__ = ["getitem", "scatter_add", "setitem", "take", "take_along_axis"]

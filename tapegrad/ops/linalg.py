@@ -1,12 +1,46 @@
-"""Linear algebra primitives."""
+"""Linear algebra: products, einsum, and numpy.linalg's differentiable functions.
+
+Primitives: matmul, einsum, inv, det, slogdet's logabsdet, solve, cholesky,
+vector_norm and the two matrix norm families. dot, vdot, inner, outer,
+tensordot and trace are composites (tensordot is numpy's own
+transpose-reshape-matmul, so it runs on BLAS). ``tg.linalg`` re-exports the
+numpy.linalg names; this module's ``__all__`` holds the top-level ones.
+"""
+
+import string
+from collections import Counter, namedtuple
 
 import numpy as np
 
 from ..domain import Domain
-from ..primitive import primitive
+from ..primitive import implements, primitive
+from ..tensor import Tensor
+from .shape import _axis_tuple, _reject_out, diagonal, tril
 
 
-@primitive(numpy=np.matmul, domain=Domain(("real", "real"), shapes="matmul"))
+def _existing(module, *names):
+    """The numpy functions among ``names`` that this numpy version has."""
+    return tuple(getattr(module, n) for n in names if hasattr(module, n))
+
+
+def _mT(x):  # noqa: N802  (numpy's name)
+    return np.swapaxes(x, -1, -2)
+
+
+def _restore(value, shape, axes, keepdims):
+    """A reduction's output (or cotangent) with the reduced axes back as size 1."""
+    if keepdims:
+        return value
+    return np.reshape(value, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+# -- products ---------------------------------------------------------------------
+
+
+@primitive(
+    numpy=(np.matmul, *_existing(np.linalg, "matmul")),
+    domain=Domain(("real", "real"), shapes="matmul"),
+)
 def matmul(a, b):
     return np.matmul(a, b)
 
@@ -24,8 +58,8 @@ def _matmul_vjp(g, ans, a, b):
     if b_vector:
         g = np.expand_dims(g, -1)
         b = np.expand_dims(b, -1)
-    ga = np.matmul(g, np.swapaxes(b, -1, -2))
-    gb = np.matmul(np.swapaxes(a, -1, -2), g)
+    ga = np.matmul(g, _mT(b))
+    gb = np.matmul(_mT(a), g)
     if a_vector:
         ga = np.squeeze(ga, -2)
     if b_vector:
@@ -33,4 +67,540 @@ def _matmul_vjp(g, ans, a, b):
     return ga, gb
 
 
-__all__ = ["matmul"]
+@implements(np.tensordot, *_existing(np.linalg, "tensordot"))
+def tensordot(a, b, axes=2):
+    """Composite, as numpy computes it: transpose and reshape to one matmul."""
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(-int(axes), 0)), list(range(int(axes)))
+    else:
+        axes_a, axes_b = axes
+    axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
+    axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
+    shape_a, shape_b = np.shape(a), np.shape(b)
+    if len(axes_a) != len(axes_b) or any(shape_a[i] != shape_b[j] for i, j in zip(axes_a, axes_b)):
+        raise ValueError(
+            f"tensordot: shape-mismatch for sum: axes {axes_a} of shape {shape_a} against "
+            f"axes {axes_b} of shape {shape_b}"
+        )
+    axes_a = [i % len(shape_a) for i in axes_a]
+    axes_b = [i % len(shape_b) for i in axes_b]
+    free_a = [i for i in range(len(shape_a)) if i not in axes_a]
+    free_b = [i for i in range(len(shape_b)) if i not in axes_b]
+    summed = _size(shape_a, axes_a)
+    a2 = np.reshape(_permuted(a, free_a + axes_a), (_size(shape_a, free_a), summed))
+    b2 = np.reshape(_permuted(b, axes_b + free_b), (summed, _size(shape_b, free_b)))
+    out_shape = tuple(shape_a[i] for i in free_a) + tuple(shape_b[i] for i in free_b)
+    return np.reshape(np.matmul(a2, b2), out_shape)
+
+
+def _size(shape, axes):
+    return int(np.prod([shape[i] for i in axes]))
+
+
+def _permuted(x, order):
+    return x if order == sorted(order) else np.transpose(x, order)
+
+
+@implements(np.dot)
+def dot(a, b, out=None):
+    """Composite: ``matmul`` where it agrees with dot, else ``tensordot``."""
+    _reject_out("dot", out)
+    nda, ndb = np.ndim(a), np.ndim(b)
+    if nda == 0 or ndb == 0:
+        return np.multiply(a, b)
+    if ndb == 1 or nda == 1 or (nda <= 2 and ndb <= 2):
+        return np.matmul(a, b)
+    return tensordot(a, b, ([-1], [-2]))
+
+
+@implements(np.vdot)
+def vdot(a, b):
+    """Composite: the inner product of the flattened (real) operands."""
+    return np.matmul(np.reshape(a, (-1,)), np.reshape(b, (-1,)))
+
+
+@implements(np.inner)
+def inner(a, b):
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return np.multiply(a, b)
+    return tensordot(a, b, ([-1], [-1]))
+
+
+@implements(np.outer, *_existing(np.linalg, "outer"))
+def outer(a, b, out=None):
+    _reject_out("outer", out)
+    return np.multiply(np.reshape(a, (-1, 1)), np.reshape(b, (1, -1)))
+
+
+@implements(*_existing(np, "vecdot"), *_existing(np.linalg, "vecdot"))
+def vecdot(x1, x2, /, *, axis=-1):
+    return np.sum(np.multiply(x1, x2), axis=axis)
+
+
+@implements(np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """Composite: the sum of ``diagonal``."""
+    _reject_out("trace", out)
+    total = np.sum(diagonal(a, offset, axis1, axis2), axis=-1)
+    return total if dtype is None else total.astype(dtype)
+
+
+@implements(*_existing(np.linalg, "trace"))
+def _linalg_trace(x, /, *, offset=0, dtype=None):
+    return trace(x, offset, -2, -1, dtype)
+
+
+@implements(*_existing(np.linalg, "diagonal"))
+def _linalg_diagonal(x, /, *, offset=0):
+    return diagonal(x, offset, -2, -1)
+
+
+# -- einsum ------------------------------------------------------------------------
+
+# Interleaved operands (op, [0, 1], op, [1, 2]) label 0-25 as 'A'-'Z' and
+# 26-51 as 'a'-'z', so that implicit outputs sort as numpy sorts them.
+_SUBLIST_LETTERS = string.ascii_uppercase + string.ascii_lowercase
+
+
+def _sublist_text(sublist):
+    parts = []
+    for label in sublist:
+        if label is Ellipsis:
+            parts.append("...")
+        else:
+            parts.append(_SUBLIST_LETTERS[int(label)])
+    return "".join(parts)
+
+
+def _einsum_operands(args):
+    """(subscripts string, operands) from either calling form of np.einsum."""
+    if isinstance(args[0], str):
+        return args[0], list(args[1:])
+    operands = list(args[0::2])
+    sublists = list(args[1::2])
+    output = None
+    if len(args) % 2:  # a trailing output sublist
+        output = operands.pop()
+    text = ",".join(_sublist_text(s) for s in sublists)
+    if output is not None:
+        text += "->" + _sublist_text(output)
+    return text, operands
+
+
+def explicit_subscripts(subscripts, shapes):
+    """``subscripts`` with the output spelled out and each '...' replaced by letters.
+
+    Implicit outputs follow numpy: broadcast axes first, then the letters
+    that appear once, in alphabetical (ASCII) order.
+    """
+    text = subscripts.replace(" ", "")
+    if text.count("->") > 1:
+        raise ValueError(f"einsum: subscripts {subscripts!r} have more than one '->'")
+    explicit = "->" in text
+    inputs_text, output = text.split("->") if explicit else (text, None)
+    inputs = inputs_text.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(
+            f"einsum: subscripts {subscripts!r} name {len(inputs)} operands, {len(shapes)} given"
+        )
+    letters = set(text) - set(",->.")
+    bad = [c for c in letters if c not in string.ascii_letters]
+    if bad or any(part.replace("...", "").count(".") for part in [*inputs, output or ""]):
+        raise ValueError(f"einsum: invalid subscript characters in {subscripts!r}")
+    widths = []
+    for labels, shape in zip(inputs, shapes):
+        named = len(labels.replace("...", ""))
+        width = len(shape) - named if "..." in labels else 0
+        if width < 0 or ("..." not in labels and named != len(shape)):
+            raise ValueError(
+                f"einsum: operand subscripts {labels!r} do not fit an operand of shape {shape}"
+            )
+        widths.append(width)
+    spare = (c for c in string.ascii_letters if c not in letters)
+    broadcast = "".join(next(spare) for _ in range(max(widths, default=0)))
+    expanded = [
+        labels.replace("...", broadcast[len(broadcast) - w :]) for labels, w in zip(inputs, widths)
+    ]
+    if explicit:
+        if "..." in output:
+            output = output.replace("...", broadcast)
+        elif broadcast:
+            raise ValueError(
+                "output has more dimensions than subscripts given in einstein sum, but no "
+                "'...' ellipsis provided to broadcast the extra dimensions."
+            )
+    else:
+        counts = Counter(inputs_text.replace("...", "").replace(",", ""))
+        output = broadcast + "".join(sorted(c for c, n in counts.items() if n == 1))
+    return ",".join(expanded) + "->" + output
+
+
+def _einsum_sample(rng, dtype):
+    subscripts, shapes = [
+        ("ij,jk->ik", [(2, 3), (3, 4)]),
+        ("ii->i", [(3, 3)]),
+        ("ii", [(3, 3)]),
+        ("ij->", [(2, 3)]),
+        ("i,i", [(3,), (3,)]),
+        ("...ij,...jk", [(2, 2, 3), (3, 2)]),
+        ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]),
+        ("ba", [(2, 3)]),
+        ("iij->j", [(2, 2, 3)]),
+        ("i,j->ij", [(2,), (0,)]),
+        (",i->i", [(), (3,)]),
+    ][int(rng.integers(11))]
+    operands = tuple(rng.standard_normal(s).astype(dtype) for s in shapes)
+    return operands, {"subscripts": explicit_subscripts(subscripts, shapes)}
+
+
+def _einsum_reference(*operands, subscripts="", optimize=False):
+    return np.einsum(subscripts, *operands)
+
+
+@primitive(name="einsum", domain=Domain(sample=_einsum_sample, reference=_einsum_reference))
+def _einsum(*operands, subscripts="", optimize=False):
+    return np.einsum(subscripts, *operands, optimize=optimize)
+
+
+@_einsum.defvjp
+def _einsum_vjp(g, ans, *operands, subscripts="", optimize=False):
+    inputs_text, output = subscripts.split("->")
+    inputs = inputs_text.split(",")
+    if not isinstance(optimize, (bool, str)):
+        optimize = True  # a precomputed path is for the forward's operands only
+    return tuple(
+        _einsum_operand_ct(g, operands, inputs, output, i, optimize) for i in range(len(inputs))
+    )
+
+
+def _einsum_operand_ct(g, operands, inputs, output, i, optimize):
+    """The cotangent of operand i: another einsum, of g and the other operands.
+
+    A label repeated in operand i ('ii') gets a fresh letter tied to the
+    first by an identity matrix; a label summed only within operand i
+    ('ij->i') gets a vector of ones, so the result has every axis of it.
+    """
+    target = inputs[i]
+    shape = np.shape(operands[i])
+    dtype = np.result_type(g)
+    spare = (c for c in string.ascii_letters if c not in set("".join(inputs) + output))
+    terms, args = [output], [g]
+    for j, (labels, operand) in enumerate(zip(inputs, operands)):
+        if j != i:
+            terms.append(labels)
+            args.append(operand)
+    present = set("".join(terms))
+    seen = set()
+    labels_out = []
+    for label, n in zip(target, shape):
+        if label in seen:
+            fresh = next(spare)
+            terms.append(label + fresh)
+            args.append(np.eye(n, dtype=dtype))
+            labels_out.append(fresh)
+            continue
+        seen.add(label)
+        if label not in present:
+            terms.append(label)
+            args.append(np.ones(n, dtype=dtype))
+            present.add(label)
+        labels_out.append(label)
+    return np.einsum(",".join(terms) + "->" + "".join(labels_out), *args, optimize=optimize)
+
+
+@implements(np.einsum)
+def einsum(*operands, out=None, optimize=False, dtype=None, order="K", casting="safe"):
+    """``np.einsum`` on Tensors: explicit, implicit, ellipsis, repeated labels, sublists."""
+    _reject_out("einsum", out)
+    subscripts, arrays = _einsum_operands(operands)
+    explicit = explicit_subscripts(subscripts, [np.shape(a) for a in arrays])
+    result = _einsum(*arrays, subscripts=explicit, optimize=optimize)
+    return result if dtype is None else result.astype(dtype)
+
+
+# -- numpy.linalg -----------------------------------------------------------------
+
+SQUARE = Domain(("wellcond",), shapes="square")
+
+
+@primitive(numpy=np.linalg.inv, domain=SQUARE)
+def inv(a):
+    return np.linalg.inv(a)
+
+
+@inv.defvjp
+def _inv_vjp(g, ans, a):
+    inverse_t = _mT(ans)
+    return (-np.matmul(np.matmul(inverse_t, g), inverse_t),)
+
+
+@primitive(numpy=np.linalg.det, domain=SQUARE)
+def det(a):
+    return np.linalg.det(a)
+
+
+@det.defvjp
+def _det_vjp(g, ans, a):
+    # d det(A) = det(A) tr(A^-1 dA): needs A nonsingular (inv raises otherwise).
+    scale = np.reshape(g * ans, (*np.shape(g), 1, 1))
+    return (scale * _mT(np.linalg.inv(a)),)
+
+
+def _logabsdet_reference(a):
+    return np.linalg.slogdet(a)[1]
+
+
+@primitive(
+    name="slogdet", domain=Domain(("wellcond",), shapes="square", reference=_logabsdet_reference)
+)
+def logabsdet(a):
+    """The ``logabsdet`` half of ``slogdet`` (the sign has no gradient)."""
+    return np.linalg.slogdet(a)[1]
+
+
+@logabsdet.defvjp
+def _logabsdet_vjp(g, ans, a):
+    return (np.reshape(g, (*np.shape(g), 1, 1)) * _mT(np.linalg.inv(a)),)
+
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+
+
+@implements(np.linalg.slogdet)
+def slogdet(a):
+    """``(sign, logabsdet)``; ``sign`` is a plain array (no gradient)."""
+    data = a._data if isinstance(a, Tensor) else np.asarray(a)
+    return SlogdetResult(np.linalg.slogdet(data)[0], logabsdet(a))
+
+
+@primitive(numpy=np.linalg.solve, domain=Domain(("wellcond", "real"), shapes="square"))
+def solve(a, b):
+    return np.linalg.solve(a, b)
+
+
+@solve.defvjp
+def _solve_vjp(g, ans, a, b):
+    # numpy (>= 2) reads a 1-D b as one vector and any other b as (..., M, K).
+    if np.ndim(b) == 1:
+        gb = np.linalg.solve(_mT(a), np.expand_dims(g, -1))
+        ga = -np.matmul(gb, np.expand_dims(ans, -2))
+        return ga, np.squeeze(gb, -1)
+    gb = np.linalg.solve(_mT(a), g)
+    return -np.matmul(gb, _mT(ans)), gb
+
+
+@primitive(name="cholesky", domain=Domain(("spd",), shapes="square", reference=np.linalg.cholesky))
+def _cholesky(a):
+    return np.linalg.cholesky(a)
+
+
+@_cholesky.defvjp
+def _cholesky_vjp(g, ans, a):
+    # Murray (2016), arXiv:1602.07527: the symmetric cotangent is
+    # sym(S), S = L^-T phi(L^T g) L^-1, phi = lower triangle, diagonal halved.
+    # numpy reads only the lower triangle of `a`, so the gradient of what it
+    # computes puts the off-diagonal weight there: phi(S + S^T).
+    eye = np.eye(np.shape(a)[-1], dtype=np.result_type(g))
+    phi_scale = 1.0 / (1.0 + eye)
+    inner = tril(np.matmul(_mT(ans), g)) * phi_scale
+    right = _mT(np.linalg.solve(_mT(ans), _mT(inner)))  # inner L^-1
+    s = np.linalg.solve(_mT(ans), right)  # L^-T inner L^-1
+    return (tril(s + _mT(s)) * phi_scale,)
+
+
+@implements(np.linalg.cholesky)
+def cholesky(a, /, *, upper=False):
+    """``np.linalg.cholesky``. The gradient goes to the triangle numpy reads
+    (the lower one; the upper one with ``upper=True``); for an input built
+    symmetric, such as ``B @ B.T``, that is the same as the symmetric convention.
+    """
+    if upper:
+        return _mT(_cholesky(_mT(a)))
+    return _cholesky(a)
+
+
+# -- norms --------------------------------------------------------------------------
+
+
+def _norm_values(rng, dtype, shape):
+    """Entries with distinct magnitudes >= 0.5: no ties, no kinks at zero."""
+    size = int(np.prod(shape))
+    magnitude = 0.5 + 0.25 * rng.permutation(size)
+    sign = np.where(rng.random(size) < 0.5, -1.0, 1.0)
+    return (sign * magnitude).reshape(shape).astype(dtype)
+
+
+def _vector_norm_sample(rng, dtype):
+    ord_ = [2, 1, np.inf, -np.inf, 3, 0.5, 0, -1][int(rng.integers(8))]
+    low = 0 if ord_ in (2, 1, 3, 0) else 1
+    shape = tuple(int(n) for n in rng.integers(low, 4, size=rng.integers(0, 4)))
+    x = _norm_values(rng, dtype, shape)
+    ndim = len(shape)
+    choice = int(rng.integers(3)) if ndim else 0
+    axis = [
+        None,
+        int(rng.integers(-ndim, ndim)) if ndim else None,
+        tuple(range(ndim))[: max(1, ndim - 1)],
+    ][choice]
+    return (x,), {"axis": axis, "keepdims": bool(rng.integers(2)), "ord": ord_}
+
+
+@primitive(numpy=np.linalg.vector_norm, domain=Domain(sample=_vector_norm_sample))
+def vector_norm(x, axis=None, keepdims=False, ord=2):  # noqa: A002  (numpy's name)
+    return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+
+
+@vector_norm.defvjp
+def _vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):  # noqa: A002
+    shape = np.shape(x)
+    axes = tuple(range(len(shape))) if axis is None else _axis_tuple(axis, len(shape), "norm")
+    g = _restore(g, shape, axes, keepdims)
+    ans = _restore(ans, shape, axes, keepdims)
+    sign = np.sign(x)
+    if ord == 2:
+        # x / norm, and 0 (not 0/0) at the zero vector: the subgradient of
+        # least norm, as PyTorch's.
+        return (g * x / np.where(ans == 0, 1.0, ans),)
+    if ord == 1:
+        return (g * sign,)
+    if ord == 0:
+        return (np.zeros(shape, dtype=np.result_type(g)),)
+    magnitude = x * sign
+    if ord in (np.inf, -np.inf):
+        # Ties share the gradient equally, as they do for max and min.
+        hit = magnitude == ans
+        return (g * sign * (hit / np.sum(hit, axis=axes, keepdims=True)),)
+    partial = sign * (magnitude / np.where(ans == 0, 1.0, ans)) ** (ord - 1)
+    if ord < 1:
+        partial = np.where(sign == 0, 0.0, partial)  # infinite slope at 0: no NaN
+    return (g * partial,)
+
+
+def _matrix_sample(rng, dtype, rectangular=True):
+    rows = int(rng.integers(1, 4))
+    cols = int(rng.integers(1, 4)) if rectangular else rows
+    batch = tuple(int(n) for n in rng.integers(1, 3, size=rng.integers(0, 2)))
+    return _norm_values(rng, dtype, (*batch, rows, cols))
+
+
+def _abs_sum_sample(rng, dtype):
+    # Absolute row and column sums at least 0.1 apart: no ties between them.
+    while True:
+        x = _matrix_sample(rng, dtype)
+        sums = np.concatenate([np.abs(x).sum(-1), np.abs(x).sum(-2)], axis=-1)
+        gaps = np.diff(np.sort(sums, axis=-1), axis=-1)
+        if gaps.size == 0 or gaps.min() >= 0.1:
+            break
+    axis = (-2, -1) if rng.random() < 0.5 else (-1, -2)
+    ord_ = [1, -1, np.inf, -np.inf][int(rng.integers(4))]
+    return (x,), {"ord": ord_, "axis": axis, "keepdims": bool(rng.integers(2))}
+
+
+def _matrix_norm_reference(x, ord=None, axis=(-2, -1), keepdims=False):  # noqa: A002
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@primitive(
+    name="matrix_norm_abs_sum",
+    domain=Domain(sample=_abs_sum_sample, reference=_matrix_norm_reference),
+)
+def _abs_sum_norm(x, ord=1, axis=(-2, -1), keepdims=False):  # noqa: A002
+    """Matrix norms 1, -1, inf, -inf: the largest (smallest) absolute column or row sum."""
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@_abs_sum_norm.defvjp
+def _abs_sum_norm_vjp(g, ans, x, ord=1, axis=(-2, -1), keepdims=False):  # noqa: A002
+    shape = np.shape(x)
+    row_axis, col_axis = _axis_tuple(axis, len(shape), "norm")
+    summed, other = (row_axis, col_axis) if ord in (1, -1) else (col_axis, row_axis)
+    g = _restore(g, shape, (row_axis, col_axis), keepdims)
+    ans = _restore(ans, shape, (row_axis, col_axis), keepdims)
+    sign = np.sign(x)
+    sums = np.sum(x * sign, axis=summed, keepdims=True)
+    hit = sums == ans  # ties share the gradient equally
+    return (g * sign * (hit / np.sum(hit, axis=other, keepdims=True)),)
+
+
+def _singular_sample(rng, dtype):
+    rows = int(rng.integers(1, 4))
+    cols = int(rng.integers(1, 4))
+    k = min(rows, cols)
+    u, _ = np.linalg.qr(rng.standard_normal((rows, rows)))
+    v, _ = np.linalg.qr(rng.standard_normal((cols, cols)))
+    values = 1.0 + 0.75 * rng.permutation(k)  # distinct, away from 0
+    x = u[:, :k] @ np.diag(values) @ v[:, :k].T
+    ord_ = [2, -2, "nuc"][int(rng.integers(3))]
+    return (x.astype(dtype),), {"ord": ord_, "axis": (-2, -1), "keepdims": bool(rng.integers(2))}
+
+
+@primitive(
+    name="matrix_norm_singular",
+    domain=Domain(sample=_singular_sample, reference=_matrix_norm_reference, order=1),
+)
+def _singular_norm(x, ord=2, axis=(-2, -1), keepdims=False):  # noqa: A002
+    """Matrix norms 2, -2, 'nuc': largest, smallest, sum of the singular values."""
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@_singular_norm.defvjp
+def _singular_norm_vjp(g, ans, x, ord=2, axis=(-2, -1), keepdims=False):  # noqa: A002
+    if isinstance(x, Tensor):
+        raise NotImplementedError(
+            f"second derivative of linalg.norm(ord={ord!r}) (singular values) is not "
+            f"supported; input shape {x.shape}. Use ord='fro' or compute it another way"
+        )
+    shape = np.shape(x)
+    row_axis, col_axis = _axis_tuple(axis, len(shape), "norm")
+    moved = np.moveaxis(x, (row_axis, col_axis), (-2, -1))
+    u, _, vh = np.linalg.svd(moved, full_matrices=False)
+    if ord == "nuc":
+        direction = u @ vh
+    elif ord == 2:
+        direction = u[..., :, :1] @ vh[..., :1, :]
+    else:
+        direction = u[..., :, -1:] @ vh[..., -1:, :]
+    direction = np.moveaxis(direction, (-2, -1), (row_axis, col_axis))
+    return (_restore(g, shape, (row_axis, col_axis), keepdims) * direction,)
+
+
+def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
+    if ord is None or ord == "fro":
+        return vector_norm(x, axis=axes, keepdims=keepdims, ord=2)
+    if ord in (1, -1, np.inf, -np.inf):
+        return _abs_sum_norm(x, ord=ord, axis=axes, keepdims=keepdims)
+    if ord in (2, -2, "nuc"):
+        return _singular_norm(x, ord=ord, axis=axes, keepdims=keepdims)
+    raise ValueError(f"Invalid norm order {ord!r} for matrices.")
+
+
+@implements(np.linalg.norm)
+def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    """``np.linalg.norm``: vector orders, matrix orders 1, -1, 2, -2, inf, -inf,
+    'fro', 'nuc'. The gradient at the zero vector is 0.
+    """
+    ndim = np.ndim(x)
+    if axis is None:
+        if ord is None:
+            return vector_norm(x, axis=None, keepdims=keepdims, ord=2)
+        if ndim not in (1, 2):
+            raise ValueError("Improper number of dimensions to norm.")
+        axis = tuple(range(ndim))
+    axes = _axis_tuple(axis, ndim, "norm")
+    if len(axes) == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order '{ord}' for vectors")
+        return vector_norm(x, axis=axes[0], keepdims=keepdims, ord=2 if ord is None else ord)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+@implements(*_existing(np.linalg, "matrix_norm"))
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
+    if np.ndim(x) < 2:
+        raise ValueError(f"matrix_norm: input must be at least 2-D, got shape {np.shape(x)}")
+    return _matrix_norm(x, ord, (np.ndim(x) - 2, np.ndim(x) - 1), keepdims)
+
+
+__all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "trace", "vecdot"]

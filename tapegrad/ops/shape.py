@@ -1,92 +1,608 @@
-"""Shape primitives: they move elements, so each rule moves the cotangent back."""
+"""Shape primitives: they move elements, so each rule moves the cotangent back.
+
+The primitives are the few whose rule is another shape op (reshape,
+transpose, broadcast, concatenate, stack, flip, roll, constant pad). The rest
+are composites of those and of indexing: ``tile`` is a reshape-broadcast-
+reshape, ``repeat`` and the reflecting pads are a ``take``, ``diagonal`` is an
+advanced index, ``triu`` a ``where``; they need no rule of their own.
+Options (axes, shapes, widths) are keyword parameters with defaults, so
+``np.swapaxes(t, axis1=0, axis2=1)`` and ``np.swapaxes(t, 0, 1)`` both work.
+"""
 
 import numpy as np
 
 from ..domain import Domain
-from ..primitive import primitive
+from ..primitive import implements, primitive
+from ..tensor import Tensor
+from .index import _setitem, getitem, take
+
+
+def _random_shape(rng, low=0, high=4, max_ndim=3):
+    return tuple(int(n) for n in rng.integers(low, high, size=rng.integers(0, max_ndim + 1)))
+
+
+def _axis_tuple(axis, ndim, name):
+    """``axis`` (int or sequence) as a tuple of non-negative ints, checked."""
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim, name)
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: repeated axis in {axis!r}")
+    return tuple(out)
+
+
+def _shape_after(numpy_func, shape, *args, **kwargs):
+    """The shape ``numpy_func`` gives an array of ``shape``, without allocating one."""
+    probe = np.broadcast_to(np.empty((), dtype=bool), shape)
+    return numpy_func(probe, *args, **kwargs).shape
+
+
+def _reject_out(name, out):
+    if out is not None:
+        raise TypeError(
+            f"np.{name}(..., out=...) on a Tensor: tensors are immutable, so the "
+            "result cannot be written into `out`; use the returned value"
+        )
+
+
+# -- reshape family -------------------------------------------------------------
 
 
 def _reshape_sample(rng, dtype):
-    shape = tuple(rng.integers(1, 4, size=rng.integers(0, 4)))
+    shape = _random_shape(rng)
     x = rng.standard_normal(shape).astype(dtype)
-    return (x, (int(np.prod(shape)),)), {}
+    size = int(np.prod(shape))
+    new = [(size,), (-1,), (1, size, 1), shape[::-1]][int(rng.integers(4))]
+    return (x, new), {"order": ("C", "F")[int(rng.integers(2))]}
 
 
-@primitive(numpy=np.reshape, nondiff=(1,), domain=Domain(sample=_reshape_sample))
-def reshape(x, shape, order="C"):
+@primitive(numpy=np.reshape, domain=Domain(sample=_reshape_sample))
+def reshape(x, shape=None, order="C", *, copy=None):
     return np.reshape(x, shape, order=order)
 
 
 @reshape.defvjp
-def _reshape_vjp(g, ans, x, shape, order="C"):
-    return np.reshape(g, np.shape(x), order=order), None
+def _reshape_vjp(g, ans, x, shape=None, order="C", copy=None):
+    return (np.reshape(g, np.shape(x), order=order),)
+
+
+@implements(np.ravel)
+def ravel(a, order="C"):
+    """Composite: a reshape to 1-D. Orders 'A' and 'K' follow the memory layout."""
+    if order in ("A", "K"):
+        data = a._data if isinstance(a, Tensor) else np.asarray(a)
+        if data.flags.f_contiguous and not data.flags.c_contiguous:
+            order = "F"
+        elif order == "A" or data.flags.c_contiguous or data.ndim < 2:
+            order = "C"
+        else:
+            raise ValueError(
+                "ravel(order='K') on a Tensor whose array is neither C- nor "
+                f"F-contiguous (shape {data.shape}); use order='C' or 'F'"
+            )
+    return reshape(a, (-1,), order=order)
+
+
+def flatten(a, order="C"):
+    """Same as ``np.ravel`` (``Tensor.flatten``)."""
+    return ravel(a, order)
+
+
+@implements(np.expand_dims)
+def expand_dims(a, axis):
+    """Composite: a reshape with size-1 axes inserted."""
+    return reshape(a, _shape_after(np.expand_dims, np.shape(a), axis))
+
+
+@implements(np.squeeze)
+def squeeze(a, axis=None):
+    """Composite: a reshape with size-1 axes removed."""
+    return reshape(a, _shape_after(np.squeeze, np.shape(a), axis))
+
+
+def _atleast(arys, ndim):
+    out = []
+    for a in arys:
+        shape = np.shape(a)
+        if len(shape) >= ndim:
+            out.append(a)
+        elif ndim == 3 and len(shape) == 2:
+            out.append(reshape(a, (*shape, 1)))
+        elif ndim == 3 and len(shape) == 1:
+            out.append(reshape(a, (1, *shape, 1)))
+        else:
+            out.append(reshape(a, (1,) * (ndim - len(shape)) + shape))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@implements(np.atleast_1d)
+def atleast_1d(*arys):
+    return _atleast(arys, 1)
+
+
+@implements(np.atleast_2d)
+def atleast_2d(*arys):
+    return _atleast(arys, 2)
+
+
+@implements(np.atleast_3d)
+def atleast_3d(*arys):
+    return _atleast(arys, 3)
 
 
 def _broadcast_sample(rng, dtype):
-    x = rng.standard_normal((3, 1)).astype(dtype)
-    return (x, (2, 3, 4)), {}
+    x = rng.standard_normal([(3, 1), (), (1,), (0, 1)][int(rng.integers(4))]).astype(dtype)
+    target = {2: (2, 3, 4), 0: (2, 3), 1: (3, 0)}[x.ndim] if x.size else (2, 0, 5)
+    return (x, target), {}
 
 
-@primitive(numpy=np.broadcast_to, nondiff=(1,), domain=Domain(sample=_broadcast_sample))
-def broadcast_to(x, shape):
+@primitive(numpy=np.broadcast_to, domain=Domain(sample=_broadcast_sample))
+def broadcast_to(x, shape=None, subok=False):
     return np.broadcast_to(x, shape)
 
 
 @broadcast_to.defvjp
-def _broadcast_to_vjp(g, ans, x, shape):
+def _broadcast_to_vjp(g, ans, x, shape=None, subok=False):
     # The engine sums the cotangent back to x's shape.
-    return g, None
+    return (g,)
+
+
+# -- axis permutations -------------------------------------------------------------
 
 
 def _transpose_sample(rng, dtype):
-    x = rng.standard_normal((2, 3, 4)).astype(dtype)
-    return (x,), {"axes": tuple(rng.permutation(3))}
+    shape = _random_shape(rng)
+    x = rng.standard_normal(shape).astype(dtype)
+    axes = (
+        None
+        if rng.random() < 0.3
+        else tuple(int(a) - len(shape) * int(rng.integers(2)) for a in rng.permutation(len(shape)))
+    )
+    return (x,), {"axes": axes}
 
 
-@primitive(numpy=np.transpose, domain=Domain(sample=_transpose_sample))
+@primitive(numpy=(np.transpose, np.permute_dims), domain=Domain(sample=_transpose_sample))
 def transpose(x, axes=None):
     return np.transpose(x, axes)
 
 
 @transpose.defvjp
 def _transpose_vjp(g, ans, x, axes=None):
-    inverse = None if axes is None else tuple(np.argsort(axes))
+    if axes is None:
+        return (np.transpose(g),)
+    inverse = tuple(int(i) for i in np.argsort(_axis_tuple(axes, np.ndim(x), "transpose")))
     return (np.transpose(g, inverse),)
 
 
 def _swapaxes_sample(rng, dtype):
-    x = rng.standard_normal((2, 3, 4)).astype(dtype)
-    return (x, int(rng.integers(-3, 3)), int(rng.integers(-3, 3))), {}
+    x = rng.standard_normal(_random_shape(rng, max_ndim=3) or (2,)).astype(dtype)
+    n = max(x.ndim, 1)
+    return (x,), {"axis1": int(rng.integers(-n, n)), "axis2": int(rng.integers(-n, n))}
 
 
-@primitive(numpy=np.swapaxes, nondiff=(1, 2), domain=Domain(sample=_swapaxes_sample))
-def swapaxes(x, axis1, axis2):
+@primitive(numpy=np.swapaxes, domain=Domain(sample=_swapaxes_sample))
+def swapaxes(x, axis1=0, axis2=1):
     return np.swapaxes(x, axis1, axis2)
 
 
 @swapaxes.defvjp
-def _swapaxes_vjp(g, ans, x, axis1, axis2):
-    return np.swapaxes(g, axis1, axis2), None, None
+def _swapaxes_vjp(g, ans, x, axis1=0, axis2=1):
+    return (np.swapaxes(g, axis1, axis2),)
 
 
-__all__ = ["reshape", "broadcast_to", "transpose", "swapaxes"]
+@implements(np.matrix_transpose)
+def matrix_transpose(x):
+    """Composite: swap the last two axes."""
+    if np.ndim(x) < 2:
+        raise ValueError(f"matrix_transpose: input must be at least 2-D, got shape {np.shape(x)}")
+    return swapaxes(x, -1, -2)
 
 
-from ..primitive import implements  # noqa: E402
+@implements(np.moveaxis)
+def moveaxis(a, source, destination):
+    """Composite: a transpose."""
+    ndim = np.ndim(a)
+    source = _axis_tuple(source, ndim, "moveaxis")
+    destination = _axis_tuple(destination, ndim, "moveaxis")
+    if len(source) != len(destination):
+        raise ValueError(
+            "moveaxis: `source` and `destination` arguments must have the same number of elements"
+        )
+    order = [n for n in range(ndim) if n not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return transpose(a, tuple(order))
 
 
-@implements(np.expand_dims)
-def expand_dims(x, axis):
-    """Composite: a reshape with size-1 axes inserted."""
-    shape = np.expand_dims(np.empty(np.shape(x), dtype=bool), axis).shape
-    return reshape(x, shape)
+# -- joining and splitting --------------------------------------------------------
 
 
-@implements(np.squeeze)
-def squeeze(x, axis=None):
-    """Composite: a reshape with size-1 axes removed."""
-    shape = np.squeeze(np.empty(np.shape(x), dtype=bool), axis).shape
-    return reshape(x, shape)
+def _join_sample(rng, dtype, stack):
+    count = int(rng.integers(1, 4))
+    base = list(_random_shape(rng, max_ndim=2))
+    if not stack:
+        base = base or [2]
+    axis = int(rng.integers(-len(base) - stack, len(base) + stack))
+    arrays = []
+    for _ in range(count):
+        shape = list(base)
+        if not stack:
+            shape[axis] = int(rng.integers(0, 3))
+        arrays.append(rng.standard_normal(shape).astype(dtype))
+    return tuple(arrays), {"axis": axis}
 
 
-__all__ += ["expand_dims", "squeeze"]
+def _concatenate_sample(rng, dtype):
+    return _join_sample(rng, dtype, stack=False)
+
+
+def _concatenate_reference(*arrays, axis=0, dtype=None, casting="same_kind"):
+    return np.concatenate(arrays, axis=axis, dtype=dtype, casting=casting)
+
+
+@primitive(
+    name="concatenate",
+    domain=Domain(sample=_concatenate_sample, reference=_concatenate_reference),
+)
+def _concatenate(*arrays, axis=0, dtype=None, casting="same_kind"):
+    return np.concatenate(arrays, axis=axis, dtype=dtype, casting=casting)
+
+
+@_concatenate.defvjp
+def _concatenate_vjp(g, ans, *arrays, axis=0, dtype=None, casting="same_kind"):
+    axis = int(axis) % np.ndim(ans)
+    lead = (slice(None),) * axis
+    cts = []
+    start = 0
+    for a in arrays:
+        stop = start + np.shape(a)[axis]
+        cts.append(g[(*lead, slice(start, stop))])
+        start = stop
+    return tuple(cts)
+
+
+@implements(np.concatenate)
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """``np.concatenate`` of Tensors and arrays (any mix)."""
+    _reject_out("concatenate", out)
+    arrays = tuple(arrays)
+    if axis is None:
+        arrays = tuple(ravel(a) for a in arrays)
+        axis = 0
+    return _concatenate(*arrays, axis=axis, dtype=dtype, casting=casting)
+
+
+def _stack_sample(rng, dtype):
+    return _join_sample(rng, dtype, stack=True)
+
+
+def _stack_reference(*arrays, axis=0, dtype=None, casting="same_kind"):
+    return np.stack(arrays, axis=axis, dtype=dtype, casting=casting)
+
+
+@primitive(name="stack", domain=Domain(sample=_stack_sample, reference=_stack_reference))
+def _stack(*arrays, axis=0, dtype=None, casting="same_kind"):
+    return np.stack(arrays, axis=axis, dtype=dtype, casting=casting)
+
+
+@_stack.defvjp
+def _stack_vjp(g, ans, *arrays, axis=0, dtype=None, casting="same_kind"):
+    lead = (slice(None),) * (int(axis) % np.ndim(ans))
+    return tuple(g[(*lead, i)] for i in range(len(arrays)))
+
+
+@implements(np.stack)
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """``np.stack`` of Tensors and arrays (any mix)."""
+    _reject_out("stack", out)
+    return _stack(*arrays, axis=axis, dtype=dtype, casting=casting)
+
+
+@implements(np.hstack)
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    arrays = [atleast_1d(a) for a in tup]
+    axis = 0 if arrays and np.ndim(arrays[0]) == 1 else 1
+    return _concatenate(*arrays, axis=axis, dtype=dtype, casting=casting)
+
+
+@implements(np.vstack)
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    arrays = [atleast_2d(a) for a in tup]
+    return _concatenate(*arrays, axis=0, dtype=dtype, casting=casting)
+
+
+@implements(np.column_stack)
+def column_stack(tup):
+    arrays = [reshape(a, (-1, 1)) if np.ndim(a) < 2 else a for a in tup]
+    return _concatenate(*arrays, axis=1)
+
+
+@implements(np.array_split)
+def array_split(ary, indices_or_sections, axis=0):
+    """Pieces are basic slices of ``ary``; a list of Tensors, as numpy gives arrays."""
+    ndim = np.ndim(ary)
+    axis = _axis_tuple(axis, ndim, "array_split")[0]
+    n = np.shape(ary)[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        each, extra = divmod(n, sections)
+        sizes = [each + 1] * extra + [each] * (sections - extra)
+        bounds = [0, *np.cumsum(sizes).tolist()]
+    else:
+        bounds = [0, *(int(i) for i in indices_or_sections), n]
+    lead = (slice(None),) * axis
+    return [getitem(ary, (*lead, slice(bounds[i], bounds[i + 1]))) for i in range(len(bounds) - 1)]
+
+
+@implements(np.split)
+def split(ary, indices_or_sections, axis=0):
+    """Like ``array_split``, but an integer must divide the axis evenly."""
+    if isinstance(indices_or_sections, (int, np.integer)):
+        n = np.shape(ary)[_axis_tuple(axis, np.ndim(ary), "split")[0]]
+        if indices_or_sections <= 0 or n % int(indices_or_sections):
+            raise ValueError("array split does not result in an equal division")
+    return array_split(ary, indices_or_sections, axis)
+
+
+@implements(np.hsplit)
+def hsplit(ary, indices_or_sections):
+    if np.ndim(ary) == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(ary, indices_or_sections, axis=1 if np.ndim(ary) > 1 else 0)
+
+
+@implements(np.vsplit)
+def vsplit(ary, indices_or_sections):
+    if np.ndim(ary) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(ary, indices_or_sections, axis=0)
+
+
+# -- reordering ---------------------------------------------------------------------
+
+
+def _flip_sample(rng, dtype):
+    x = rng.standard_normal(_random_shape(rng)).astype(dtype)
+    axis = None if x.ndim == 0 or rng.random() < 0.3 else int(rng.integers(-x.ndim, x.ndim))
+    return (x,), {"axis": axis}
+
+
+@primitive(numpy=np.flip, domain=Domain(sample=_flip_sample))
+def flip(m, axis=None):
+    return np.flip(m, axis)
+
+
+@flip.defvjp
+def _flip_vjp(g, ans, m, axis=None):
+    return (np.flip(g, axis),)
+
+
+@implements(np.fliplr)
+def fliplr(m):
+    if np.ndim(m) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, 1)
+
+
+@implements(np.flipud)
+def flipud(m):
+    if np.ndim(m) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, 0)
+
+
+def _roll_sample(rng, dtype):
+    x = rng.standard_normal(_random_shape(rng, low=1) or (3,)).astype(dtype)
+    if rng.random() < 0.3:
+        return (x,), {"shift": int(rng.integers(-5, 5)), "axis": None}
+    axes = tuple(
+        int(a) for a in rng.choice(x.ndim, size=int(rng.integers(1, x.ndim + 1)), replace=False)
+    )
+    shifts = tuple(int(s) for s in rng.integers(-5, 5, size=len(axes)))
+    return (x,), {"shift": shifts, "axis": axes}
+
+
+@primitive(numpy=np.roll, domain=Domain(sample=_roll_sample))
+def roll(a, shift=0, axis=None):
+    return np.roll(a, shift, axis)
+
+
+@roll.defvjp
+def _roll_vjp(g, ans, a, shift=0, axis=None):
+    back = -np.asarray(shift)
+    return (np.roll(g, back.tolist(), axis),)
+
+
+@implements(np.tile)
+def tile(A, reps):
+    """Composite: reshape to (1, n0, 1, n1, ...), broadcast, merge each pair of axes."""
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    shape = np.shape(A)
+    ndim = max(len(reps), len(shape))
+    reps = (1,) * (ndim - len(reps)) + reps
+    shape = (1,) * (ndim - len(shape)) + shape
+    paired = tuple(n for pair in zip((1,) * ndim, shape) for n in pair)
+    spread = tuple(n for pair in zip(reps, shape) for n in pair)
+    x = broadcast_to(reshape(A, paired), spread)
+    return reshape(x, tuple(r * n for r, n in zip(reps, shape)))
+
+
+@implements(np.repeat)
+def repeat(a, repeats, axis=None):
+    """Composite: a ``take`` of repeated positions, so the gradient sums the copies."""
+    if axis is None:
+        a = ravel(a)
+        axis = 0
+    axis = _axis_tuple(axis, np.ndim(a), "repeat")[0]
+    repeats = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    positions = np.repeat(np.arange(np.shape(a)[axis]), repeats)
+    return take(a, positions, axis=axis)
+
+
+# -- padding ----------------------------------------------------------------------------
+
+
+def _pad_sample(rng, dtype):
+    x = rng.standard_normal(_random_shape(rng, max_ndim=2)).astype(dtype)
+    widths = tuple(tuple(int(w) for w in rng.integers(0, 3, size=2)) for _ in range(x.ndim))
+    widths = widths or ((1, 2),)  # numpy takes no empty pad_width, even for a 0-d array
+    return (x,), {"pad_width": widths, "constant_values": float(rng.standard_normal())}
+
+
+def _pad_reference(array, pad_width=(), constant_values=0):
+    return np.pad(array, pad_width, mode="constant", constant_values=constant_values)
+
+
+@primitive(name="pad", domain=Domain(sample=_pad_sample, reference=_pad_reference))
+def _pad_constant(array, pad_width=(), constant_values=0):
+    return np.pad(array, pad_width, mode="constant", constant_values=constant_values)
+
+
+@_pad_constant.defvjp
+def _pad_constant_vjp(g, ans, array, pad_width=(), constant_values=0):
+    inside = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, np.shape(array)))
+    return (g[inside],)
+
+
+# Modes that only copy existing elements: the padded array is a take along each axis.
+_INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+@implements(np.pad)
+def pad(array, pad_width, mode="constant", **kwargs):
+    """``np.pad`` on Tensors: modes 'constant', 'edge', 'reflect', 'symmetric', 'wrap'."""
+    ndim = np.ndim(array)
+    widths = np.asarray(pad_width)
+    if widths.dtype.kind not in "iu" and widths.size:
+        raise TypeError(f"pad: `pad_width` must be of integral type, got {widths.dtype}")
+    if (widths < 0).any():
+        raise ValueError("index can't contain negative values")
+    widths = tuple((int(b), int(a)) for b, a in np.broadcast_to(widths.astype(np.intp), (ndim, 2)))
+    if mode == "constant":
+        value = kwargs.pop("constant_values", 0)
+        if kwargs:
+            raise TypeError(f"pad: unsupported keyword arguments for mode 'constant': {kwargs}")
+        if isinstance(value, Tensor):
+            if value.requires_grad:
+                raise TypeError(
+                    "np.pad: constant_values is a Tensor that requires grad; tapegrad "
+                    "pads with constants only (concatenate the pieces to get its gradient)"
+                )
+            value = value._data
+        return _pad_constant(array, pad_width=widths, constant_values=value)
+    if mode not in _INDEX_MODES or kwargs.get("reflect_type", "even") != "even":
+        raise TypeError(
+            f"np.pad(mode={mode!r}, {kwargs}) on a Tensor has no tapegrad rule; supported "
+            f"modes: 'constant', {', '.join(repr(m) for m in _INDEX_MODES)} (reflect_type "
+            "'even')"
+        )
+    out = array
+    for axis, (before, after) in enumerate(widths):
+        if before or after:
+            positions = np.pad(np.arange(np.shape(array)[axis]), (before, after), mode=mode)
+            out = take(out, positions, axis=axis)
+    return out
+
+
+# -- diagonals and triangles ----------------------------------------------------------
+
+
+def _diagonal_positions(n1, n2, offset):
+    if offset >= 0:
+        k = max(0, min(n1, n2 - offset))
+        return np.arange(k), np.arange(k) + offset
+    k = max(0, min(n1 + offset, n2))
+    return np.arange(k) - offset, np.arange(k)
+
+
+@implements(np.diagonal)
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """Composite: the two axes moved last, then one advanced index (diagonal last)."""
+    ndim = np.ndim(a)
+    if ndim < 2:
+        raise ValueError("diag requires an array of at least two dimensions")
+    axis1, axis2 = _axis_tuple((axis1, axis2), ndim, "diagonal")
+    shape = np.shape(a)
+    rows, cols = _diagonal_positions(shape[axis1], shape[axis2], int(offset))
+    moved = moveaxis(a, (axis1, axis2), (-2, -1))
+    return getitem(moved, (Ellipsis, rows, cols))
+
+
+@implements(np.diag)
+def diag(v, k=0):
+    """A 2-D input gives its diagonal; a 1-D input a matrix with it on the diagonal."""
+    ndim = np.ndim(v)
+    if ndim == 2:
+        return diagonal(v, k)
+    if ndim != 1:
+        raise ValueError("Input must be 1- or 2-d.")
+    n = np.shape(v)[0] + abs(int(k))
+    rows, cols = _diagonal_positions(n, n, int(k))
+    dtype = np.result_type(v)
+    return _setitem(np.zeros((n, n), dtype=dtype), (rows, cols), v)
+
+
+def _triangle(m, k, lower):
+    shape = np.shape(m)
+    if len(shape) == 0:
+        raise ValueError("triu/tril: input must be at least 1-D")
+    rows, cols = shape[-2:] if len(shape) >= 2 else (shape[-1], shape[-1])
+    keep = (
+        np.tri(rows, cols, k=k, dtype=bool) if lower else ~np.tri(rows, cols, k=k - 1, dtype=bool)
+    )
+    return np.where(keep, m, np.zeros((), dtype=np.result_type(m)))
+
+
+@implements(np.triu)
+def triu(m, k=0):
+    """Composite: a ``where`` against the upper-triangle mask."""
+    return _triangle(m, int(k), lower=False)
+
+
+@implements(np.tril)
+def tril(m, k=0):
+    """Composite: a ``where`` against the lower-triangle mask."""
+    return _triangle(m, int(k), lower=True)
+
+
+__all__ = [
+    "reshape",
+    "ravel",
+    "flatten",
+    "expand_dims",
+    "squeeze",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "broadcast_to",
+    "transpose",
+    "swapaxes",
+    "matrix_transpose",
+    "moveaxis",
+    "concatenate",
+    "stack",
+    "hstack",
+    "vstack",
+    "column_stack",
+    "split",
+    "array_split",
+    "hsplit",
+    "vsplit",
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "tile",
+    "repeat",
+    "pad",
+    "diagonal",
+    "diag",
+    "triu",
+    "tril",
+]
