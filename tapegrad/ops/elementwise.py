@@ -1,18 +1,44 @@
 """Elementwise primitives, with broadcasting. One registration per op: forward,
 rule, domain. Rules are written with operators and ``np.*`` so that they run on
-Tensors too (higher order). The engine unbroadcasts what they return."""
+Tensors too (higher order). The engine unbroadcasts what they return, and,
+because every op here is ``elementwise=True``, makes a zero cotangent
+contribute exactly zero even where a partial is infinite (sqrt at 0 under a
+mask). Conventions at non-differentiable points: docs/conventions.md."""
+
+import math
 
 import numpy as np
 
 from ..domain import Domain
-from ..primitive import primitive
+from ..primitive import implements, primitive
 
+REAL = Domain(("real",))
+POSITIVE = Domain(("positive",))
+NONZERO = Domain(("nonzero",))
+UNIT = Domain(("unit",))
+ABOVE1 = Domain(("above1",))
+KINKFREE = Domain(("kinkfree",))
 BINARY = Domain(("real", "real"), shapes="broadcast")
-UNARY = Domain(("real",), shapes="same")
+DISTINCT_PAIR = Domain(("distinct", "distinct"), shapes="broadcast")
+UNARY = REAL  # the starter name
+
+# Python floats, not numpy float64 scalars: a float32 array times a Python
+# float stays float32 (NEP 50), times np.float64 it would not.
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
 
 
 def _elementwise(numpy_func, domain, **options):
     return primitive(numpy=numpy_func, domain=domain, elementwise=True, **options)
+
+
+def _is_python_scalar(value):
+    # A Python number is never differentiated: operators pass constants like
+    # the 2 in x ** 2 through as is, so rules can skip that input's work.
+    return type(value) is float or type(value) is int
+
+
+# -- arithmetic ----------------------------------------------------------------
 
 
 @_elementwise(np.add, BINARY)
@@ -59,7 +85,7 @@ def _divide_vjp(g, ans, x, y):
 true_divide = divide
 
 
-@_elementwise(np.negative, UNARY)
+@_elementwise(np.negative, REAL)
 def negative(x):
     return np.negative(x)
 
@@ -69,6 +95,43 @@ def _negative_vjp(g, ans, x):
     return (-g,)
 
 
+@_elementwise(np.positive, REAL)
+def positive(x):
+    return np.positive(x)
+
+
+@positive.defvjp
+def _positive_vjp(g, ans, x):
+    return (g,)
+
+
+def _remainder_sample(rng, dtype):
+    # x / y kept at least 0.1 away from an integer: remainder jumps there.
+    shape = tuple(int(n) for n in rng.integers(0, 4, size=rng.integers(0, 3)))
+    y = rng.uniform(0.5, 3.0, size=shape[-1:]) * rng.choice([-1.0, 1.0], size=shape[-1:])
+    quotient = rng.integers(-3, 4, size=shape) + rng.uniform(0.1, 0.9, size=shape)
+    return ((quotient * y).astype(dtype), y.astype(dtype)), {}
+
+
+@_elementwise((np.remainder, np.mod), Domain(sample=_remainder_sample))
+def remainder(x, y):
+    return np.remainder(x, y)
+
+
+@remainder.defvjp
+def _remainder_vjp(g, ans, x, y):
+    # remainder = x - floor(x / y) * y, with the floor piecewise constant.
+    if _is_python_scalar(y):
+        return g, None
+    return g, -g * np.floor_divide(x, y)
+
+
+mod = remainder
+
+
+# -- powers and roots ------------------------------------------------------------
+
+
 @_elementwise(np.power, Domain(("positive", "real"), shapes="broadcast"))
 def power(x, y):
     return np.power(x, y)
@@ -76,16 +139,70 @@ def power(x, y):
 
 @power.defvjp
 def _power_vjp(g, ans, x, y):
-    # d/dx x**y = y * x**(y-1); written without ans/x so x = 0 with y >= 1 is finite.
-    gx = g * y * x ** (y - 1)
-    # d/dy x**y = log(x) * x**y; only where x > 0 (numpy gives nan for x < 0
-    # with non-integer y anyway). The mask keeps log(0) = -inf out when y is a
-    # constant that is not differentiated.
-    gy = g * ans * np.log(np.where(x > 0, x, 1.0))
+    if _is_python_scalar(y):
+        if y == 0:
+            # x ** 0 is constant; 0 * x ** -1 would be NaN at x = 0.
+            return np.zeros_like(g), None
+        # Written without ans / x so that x = 0 with y >= 1 stays finite.
+        return g * (y * x ** (y - 1)), None
+    gx = None
+    if not _is_python_scalar(x):  # 2.0 ** y needs no gradient for the 2.0
+        gx = g * y * x ** (y - 1)
+        zero_to_zero = (x == 0) & (y == 0)
+        if zero_to_zero.any():
+            gx = np.where(zero_to_zero, 0.0, gx)
+    # d/dy x**y = log(x) x**y. At x = 0 it is 0 for y > 0 and for y = 0 (as
+    # PyTorch), NaN for y < 0 (0 * inf); log(1) keeps log(0) = -inf out. At
+    # x < 0 the result is NaN: x**y leaves the reals for nearby non-integer y.
+    gy = g * ans * np.log(np.where(x == 0, 1.0, x))
     return gx, gy
 
 
-@_elementwise(np.exp, UNARY)
+@_elementwise(np.square, REAL)
+def square(x):
+    return np.square(x)
+
+
+@square.defvjp
+def _square_vjp(g, ans, x):
+    return (g * (2.0 * x),)
+
+
+@_elementwise(np.sqrt, POSITIVE)
+def sqrt(x):
+    return np.sqrt(x)
+
+
+@sqrt.defvjp
+def _sqrt_vjp(g, ans, x):
+    # inf at 0 for a nonzero cotangent (as PyTorch); 0 under a mask (engine).
+    return (g / (2.0 * ans),)
+
+
+@_elementwise(np.cbrt, KINKFREE)
+def cbrt(x):
+    return np.cbrt(x)
+
+
+@cbrt.defvjp
+def _cbrt_vjp(g, ans, x):
+    return (g / (3.0 * ans * ans),)
+
+
+@_elementwise(np.reciprocal, NONZERO)
+def reciprocal(x):
+    return np.reciprocal(x)
+
+
+@reciprocal.defvjp
+def _reciprocal_vjp(g, ans, x):
+    return (-g * ans * ans,)
+
+
+# -- exponentials and logarithms ---------------------------------------------------
+
+
+@_elementwise(np.exp, REAL)
 def exp(x):
     return np.exp(x)
 
@@ -95,7 +212,27 @@ def _exp_vjp(g, ans, x):
     return (g * ans,)
 
 
-@_elementwise(np.log, Domain(("positive",)))
+@_elementwise(np.exp2, REAL)
+def exp2(x):
+    return np.exp2(x)
+
+
+@exp2.defvjp
+def _exp2_vjp(g, ans, x):
+    return (g * ans * _LN2,)
+
+
+@_elementwise(np.expm1, REAL)
+def expm1(x):
+    return np.expm1(x)
+
+
+@expm1.defvjp
+def _expm1_vjp(g, ans, x):
+    return (g * (ans + 1.0),)
+
+
+@_elementwise(np.log, POSITIVE)
 def log(x):
     return np.log(x)
 
@@ -105,7 +242,168 @@ def _log_vjp(g, ans, x):
     return (g / x,)
 
 
-@_elementwise(np.tanh, UNARY)
+@_elementwise(np.log2, POSITIVE)
+def log2(x):
+    return np.log2(x)
+
+
+@log2.defvjp
+def _log2_vjp(g, ans, x):
+    return (g / (x * _LN2),)
+
+
+@_elementwise(np.log10, POSITIVE)
+def log10(x):
+    return np.log10(x)
+
+
+@log10.defvjp
+def _log10_vjp(g, ans, x):
+    return (g / (x * _LN10),)
+
+
+@_elementwise(np.log1p, POSITIVE)
+def log1p(x):
+    return np.log1p(x)
+
+
+@log1p.defvjp
+def _log1p_vjp(g, ans, x):
+    return (g / (x + 1.0),)
+
+
+@_elementwise(np.logaddexp, BINARY)
+def logaddexp(x, y):
+    return np.logaddexp(x, y)
+
+
+@logaddexp.defvjp
+def _logaddexp_vjp(g, ans, x, y):
+    # Softmax weights of the pair; exp(x - ans) <= 1 never overflows.
+    return g * np.exp(x - ans), g * np.exp(y - ans)
+
+
+@_elementwise(np.logaddexp2, BINARY)
+def logaddexp2(x, y):
+    return np.logaddexp2(x, y)
+
+
+@logaddexp2.defvjp
+def _logaddexp2_vjp(g, ans, x, y):
+    return g * np.exp2(x - ans), g * np.exp2(y - ans)
+
+
+# -- trigonometric ----------------------------------------------------------------
+
+
+@_elementwise(np.sin, REAL)
+def sin(x):
+    return np.sin(x)
+
+
+@sin.defvjp
+def _sin_vjp(g, ans, x):
+    return (g * np.cos(x),)
+
+
+@_elementwise(np.cos, REAL)
+def cos(x):
+    return np.cos(x)
+
+
+@cos.defvjp
+def _cos_vjp(g, ans, x):
+    return (-g * np.sin(x),)
+
+
+@_elementwise(np.tan, UNIT)
+def tan(x):
+    return np.tan(x)
+
+
+@tan.defvjp
+def _tan_vjp(g, ans, x):
+    return (g * (1.0 + ans * ans),)
+
+
+@_elementwise(np.arcsin, UNIT)
+def arcsin(x):
+    return np.arcsin(x)
+
+
+@arcsin.defvjp
+def _arcsin_vjp(g, ans, x):
+    return (g / np.sqrt(1.0 - x * x),)
+
+
+@_elementwise(np.arccos, UNIT)
+def arccos(x):
+    return np.arccos(x)
+
+
+@arccos.defvjp
+def _arccos_vjp(g, ans, x):
+    return (-g / np.sqrt(1.0 - x * x),)
+
+
+@_elementwise(np.arctan, REAL)
+def arctan(x):
+    return np.arctan(x)
+
+
+@arctan.defvjp
+def _arctan_vjp(g, ans, x):
+    return (g / (1.0 + x * x),)
+
+
+@_elementwise(np.arctan2, Domain(("nonzero", "nonzero"), shapes="broadcast"))
+def arctan2(y, x):
+    return np.arctan2(y, x)
+
+
+@arctan2.defvjp
+def _arctan2_vjp(g, ans, y, x):
+    scale = g / (x * x + y * y)
+    return scale * x, -scale * y
+
+
+@_elementwise(np.hypot, Domain(("nonzero", "nonzero"), shapes="broadcast"))
+def hypot(x, y):
+    return np.hypot(x, y)
+
+
+@hypot.defvjp
+def _hypot_vjp(g, ans, x, y):
+    # At (0, 0) hypot is a cone; its gradient there is 0, like linalg.norm of
+    # a zero vector (x / 1 = 0 instead of 0 / 0).
+    scale = g / np.where(ans == 0, 1.0, ans)
+    return scale * x, scale * y
+
+
+# -- hyperbolic -------------------------------------------------------------------
+
+
+@_elementwise(np.sinh, REAL)
+def sinh(x):
+    return np.sinh(x)
+
+
+@sinh.defvjp
+def _sinh_vjp(g, ans, x):
+    return (g * np.cosh(x),)
+
+
+@_elementwise(np.cosh, REAL)
+def cosh(x):
+    return np.cosh(x)
+
+
+@cosh.defvjp
+def _cosh_vjp(g, ans, x):
+    return (g * np.sinh(x),)
+
+
+@_elementwise(np.tanh, REAL)
 def tanh(x):
     return np.tanh(x)
 
@@ -113,6 +411,152 @@ def tanh(x):
 @tanh.defvjp
 def _tanh_vjp(g, ans, x):
     return (g * (1.0 - ans * ans),)
+
+
+@_elementwise(np.arcsinh, REAL)
+def arcsinh(x):
+    return np.arcsinh(x)
+
+
+@arcsinh.defvjp
+def _arcsinh_vjp(g, ans, x):
+    return (g / np.sqrt(x * x + 1.0),)
+
+
+@_elementwise(np.arccosh, ABOVE1)
+def arccosh(x):
+    return np.arccosh(x)
+
+
+@arccosh.defvjp
+def _arccosh_vjp(g, ans, x):
+    return (g / np.sqrt(x * x - 1.0),)
+
+
+@_elementwise(np.arctanh, UNIT)
+def arctanh(x):
+    return np.arctanh(x)
+
+
+@arctanh.defvjp
+def _arctanh_vjp(g, ans, x):
+    return (g / (1.0 - x * x),)
+
+
+# -- kinks: absolute value, max/min, clip -------------------------------------------
+
+
+@_elementwise(np.absolute, KINKFREE)
+def absolute(x):
+    return np.absolute(x)
+
+
+@absolute.defvjp
+def _absolute_vjp(g, ans, x):
+    # sign(0) = 0: the gradient of abs at 0 is 0 (as PyTorch).
+    return (g * np.sign(x),)
+
+
+def _select(g, x_wins, ties):
+    """Cotangents of a choice between x and y: the winner takes g; ties split it evenly."""
+    if ties.any():
+        gx = np.where(ties, 0.5 * g, g * x_wins)
+    else:
+        gx = g * x_wins
+    return gx, g - gx
+
+
+@_elementwise(np.maximum, DISTINCT_PAIR)
+def maximum(x, y):
+    return np.maximum(x, y)
+
+
+@maximum.defvjp
+def _maximum_vjp(g, ans, x, y):
+    return _select(g, x > y, x == y)
+
+
+@_elementwise(np.minimum, DISTINCT_PAIR)
+def minimum(x, y):
+    return np.minimum(x, y)
+
+
+@minimum.defvjp
+def _minimum_vjp(g, ans, x, y):
+    return _select(g, x < y, x == y)
+
+
+@_elementwise(np.fmax, DISTINCT_PAIR)
+def fmax(x, y):
+    return np.fmax(x, y)
+
+
+@fmax.defvjp
+def _fmax_vjp(g, ans, x, y):
+    # fmax ignores a NaN operand: the other one is the result.
+    return _select(g, (x > y) | np.isnan(y), x == y)
+
+
+@_elementwise(np.fmin, DISTINCT_PAIR)
+def fmin(x, y):
+    return np.fmin(x, y)
+
+
+@fmin.defvjp
+def _fmin_vjp(g, ans, x, y):
+    return _select(g, (x < y) | np.isnan(y), x == y)
+
+
+@_elementwise(
+    np.clip, Domain(("distinct", "distinct", "distinct"), shapes="broadcast"), name="clip"
+)
+def _clip(a, a_min, a_max):
+    return np.clip(a, a_min, a_max)
+
+
+@_clip.defvjp
+def _clip_vjp(g, ans, a, a_min, a_max):
+    # At a bound the gradient goes to `a` (inclusive, as PyTorch's clamp).
+    # numpy computes minimum(maximum(a, a_min), a_max): when a_min > a_max the
+    # result is a_max everywhere, and these masks agree.
+    a_wins = True
+    if a_min is not None:
+        a_wins = a >= a_min
+    if a_max is not None:
+        a_wins = (a <= a_max) & a_wins
+    ga = np.where(a_wins, g, 0.0)
+    g_min = g_max = None
+    if a_max is not None and not _is_python_scalar(a_max):
+        max_wins = a > a_max
+        if a_min is not None:
+            max_wins = max_wins | (a_min > a_max)
+        g_max = np.where(max_wins, g, 0.0)
+    if a_min is not None and not _is_python_scalar(a_min):
+        min_wins = a < a_min
+        if a_max is not None:
+            min_wins = min_wins & (a_min <= a_max)
+        g_min = np.where(min_wins, g, 0.0)
+    return ga, g_min, g_max
+
+
+@implements(np.clip)
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
+    """``np.clip``; the bounds may be Tensors too (they get a gradient where they win)."""
+    if out is not None:
+        raise TypeError(
+            "clip(..., out=...) on a Tensor: tensors are immutable, so the result "
+            "cannot be written into `out`; use the returned value"
+        )
+    if min is not None:
+        a_min = min
+    if max is not None:
+        a_max = max
+    if a_min is None and a_max is None:
+        raise ValueError("clip: give a_min, a_max or both (both are None)")
+    return _clip(a, a_min, a_max)
+
+
+# -- selection ----------------------------------------------------------------------
 
 
 def _where_sample(rng, dtype):
@@ -129,11 +573,17 @@ def where(condition, x, y):
 
 @where.defvjp
 def _where_vjp(g, ans, condition, x, y):
+    # The unselected branch gets an exact 0 cotangent; the engine then keeps a
+    # NaN or inf partial there (log(0), sqrt'(0)) from reaching the gradient.
     zero = np.zeros((), dtype=np.result_type(g))
     return None, np.where(condition, g, zero), np.where(condition, zero, g)
 
 
-@primitive(nondiff=(1,), domain=Domain(("real",), kwargs={}), elementwise=True)
+@primitive(
+    nondiff=(1,),
+    domain=Domain(("real", "any"), kwargs={"dtype": (np.dtype(np.float64), np.dtype(np.float32))}),
+    elementwise=True,
+)
 def astype(x, dtype):
     """``x.astype(dtype)``: the gradient is cast back to x's dtype by the engine."""
     return x.astype(dtype)
@@ -144,6 +594,36 @@ def _astype_vjp(g, ans, x, dtype):
     return g, None
 
 
+# -- neural-network staples (no numpy equivalent) ------------------------------------
+
+
+@_elementwise(None, REAL)
+def sigmoid(x):
+    """The logistic function 1 / (1 + exp(-x)), without overflow at any x."""
+    # exp(-|x|) <= 1, and the x < 0 branch keeps full relative precision.
+    e = np.exp(-np.abs(x))
+    r = 1.0 / (1.0 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+@sigmoid.defvjp
+def _sigmoid_vjp(g, ans, x):
+    return (g * ans * (1.0 - ans),)
+
+
+@_elementwise(None, REAL)
+def softplus(x):
+    """log(1 + exp(x)), without overflow at any x."""
+    return np.logaddexp(0.0, x)
+
+
+@softplus.defvjp
+def _softplus_vjp(g, ans, x):
+    return (g * sigmoid(x),)
+
+
+abs = absolute  # noqa: A001  (numpy's name)
+
 __all__ = [
     "add",
     "subtract",
@@ -151,10 +631,46 @@ __all__ = [
     "divide",
     "true_divide",
     "negative",
+    "positive",
+    "remainder",
+    "mod",
     "power",
+    "square",
+    "sqrt",
+    "cbrt",
+    "reciprocal",
     "exp",
+    "exp2",
+    "expm1",
     "log",
+    "log2",
+    "log10",
+    "log1p",
+    "logaddexp",
+    "logaddexp2",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "arctan2",
+    "hypot",
+    "sinh",
+    "cosh",
     "tanh",
-    "astype",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "absolute",
+    "abs",
+    "maximum",
+    "minimum",
+    "fmax",
+    "fmin",
+    "clip",
     "where",
+    "astype",
+    "sigmoid",
+    "softplus",
 ]

@@ -1,4 +1,12 @@
-"""Reductions over axes (None, int, negative int or tuple; keepdims)."""
+"""Reductions over axes (None, int, negative int or tuple; keepdims) and scans.
+
+Forwards take numpy's positional order (``np.sum(x, 0)`` passes axis
+positionally and the engine maps it by name), so each signature lists numpy's
+options up to the ones we support. Rules give the cotangent back its reduced
+axes (``restore_reduced``) and let broadcasting spread it.
+"""
+
+import math
 
 import numpy as np
 
@@ -6,6 +14,8 @@ from ..domain import Domain
 from ..primitive import primitive
 
 REDUCE = Domain(("real",), shapes="reduce", kwargs={"keepdims": (False, True)})
+# No ties: finite differences cannot see a gradient split between equal elements.
+REDUCE_DISTINCT = Domain(("distinct",), shapes="reduce", kwargs={"keepdims": (False, True)})
 
 
 def normalize_axis(axis, ndim):
@@ -29,14 +39,331 @@ def reduced_shape(shape, axis):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _reduced_count(shape, axis):
+    """How many elements of an input of ``shape`` go into each reduced one."""
+    return math.prod(shape[a] for a in normalize_axis(axis, len(shape)))
+
+
+def _no_out(name, out):
+    if out is not None:
+        raise TypeError(
+            f"{name}(..., out=...) on a Tensor: tensors are immutable, so the result "
+            "cannot be written into `out`; use the returned value"
+        )
+
+
+# -- sample hooks: inputs the shape family "reduce" cannot say ----------------------
+
+
+def _random_shape(rng):
+    return tuple(int(n) for n in rng.integers(0, 4, size=rng.integers(0, 4)))
+
+
+def _random_axis(rng, ndim, tuples=True):
+    choice = int(rng.integers(4 if tuples else 3)) if ndim else 0
+    if choice == 0:
+        return None
+    if choice == 1:
+        return int(rng.integers(ndim))
+    if choice == 2:
+        return int(rng.integers(-ndim, 0))
+    chosen = rng.permutation(ndim)[: rng.integers(1, ndim + 1)]
+    return tuple(int(a) for a in chosen)
+
+
+def _with_zeros(rng, shape, dtype):
+    # Small values, a fifth of them exact zeros: products stay in range and
+    # the rules must not divide by an element.
+    x = rng.uniform(-1.5, 1.5, size=shape)
+    x = np.where(rng.random(shape) < 0.2, 0.0, x)
+    return x.astype(dtype)
+
+
+def _prod_sample(rng, dtype):
+    shape = _random_shape(rng)
+    kwargs = {"axis": _random_axis(rng, len(shape)), "keepdims": bool(rng.integers(2))}
+    return (_with_zeros(rng, shape, dtype),), kwargs
+
+
+def _scan_sample(rng, dtype):
+    shape = _random_shape(rng)
+    return (rng.standard_normal(shape).astype(dtype),), {
+        "axis": _random_axis(rng, len(shape), tuples=False)
+    }
+
+
+def _moment_sample(rng, dtype):
+    shape = _random_shape(rng)
+    axis = _random_axis(rng, len(shape))
+    # ddof = 1 on a group of one element divides by zero (numpy gives NaN).
+    ddof = int(rng.integers(2)) if _reduced_count(shape, axis) > 1 else 0
+    # Pairwise distinct values: std's second derivative blows up near std = 0.
+    size = math.prod(shape)
+    x = (rng.permutation(size) - size / 2) * 0.3 + rng.uniform(-0.1, 0.1, size=size)
+    kwargs = {"axis": axis, "ddof": ddof, "keepdims": bool(rng.integers(2))}
+    return (x.reshape(shape).astype(dtype),), kwargs
+
+
+def _cumprod_sample(rng, dtype):
+    shape = _random_shape(rng)
+    axis = _random_axis(rng, len(shape), tuples=False)
+    return (_with_zeros(rng, shape, dtype),), {"axis": axis}
+
+
+# -- sums and means -----------------------------------------------------------------
+
+
 @primitive(numpy=np.sum, domain=REDUCE)
-def sum(x, axis=None, keepdims=False):  # noqa: A001  (numpy's name)
-    return np.sum(x, axis=axis, keepdims=keepdims)
+def sum(x, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001  (numpy's name)
+    _no_out("sum", out)
+    return np.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 @sum.defvjp
-def _sum_vjp(g, ans, x, axis=None, keepdims=False):
+def _sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return (np.broadcast_to(restore_reduced(g, np.shape(x), axis, keepdims), np.shape(x)),)
 
 
-__all__ = ["sum"]
+@primitive(numpy=np.mean, domain=REDUCE)
+def mean(x, axis=None, dtype=None, out=None, keepdims=False):
+    _no_out("mean", out)
+    return np.mean(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+@mean.defvjp
+def _mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    shape = np.shape(x)
+    g = restore_reduced(g, shape, axis, keepdims) / _reduced_count(shape, axis)
+    return (np.broadcast_to(g, shape),)
+
+
+@primitive(numpy=np.var, domain=Domain(sample=_moment_sample))
+def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    _no_out("var", out)
+    return np.var(x, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+
+@var.defvjp
+def _var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    shape = np.shape(x)
+    # numpy's division: an empty group gives inf (then an empty gradient), not an exception.
+    scale = restore_reduced(g, shape, axis, keepdims) * 2.0 / (_reduced_count(shape, axis) - ddof)
+    return (scale * (x - np.mean(x, axis=axis, keepdims=True)),)
+
+
+@primitive(numpy=np.std, domain=Domain(sample=_moment_sample))
+def std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    _no_out("std", out)
+    return np.std(x, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+
+@std.defvjp
+def _std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    shape = np.shape(x)
+    # Where std is exactly 0 every centered element is 0 too: dividing by 1
+    # instead gives gradient 0 there (like linalg.norm at 0), not 0 / 0.
+    ans = restore_reduced(ans, shape, axis, keepdims)
+    scale = restore_reduced(g, shape, axis, keepdims) / (
+        (_reduced_count(shape, axis) - ddof) * np.where(ans == 0, 1.0, ans)
+    )
+    return (scale * (x - np.mean(x, axis=axis, keepdims=True)),)
+
+
+# -- products -----------------------------------------------------------------------
+
+
+@primitive(numpy=np.prod, domain=Domain(sample=_prod_sample))
+def prod(x, axis=None, dtype=None, out=None, keepdims=False):
+    _no_out("prod", out)
+    return np.prod(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+@prod.defvjp
+def _prod_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    # d prod / d x_i is the product of the other elements: ans / x_i unless
+    # some element is 0; then products of the elements before and after i.
+    shape = np.shape(x)
+    g = restore_reduced(g, shape, axis, keepdims)
+    if not (x == 0).any():
+        return (g * restore_reduced(ans, shape, axis, keepdims) / x,)
+    return (g * _product_of_others(x, normalize_axis(axis, len(shape))),)
+
+
+def _product_of_others(x, axes):
+    """At each element, the product of the other elements of its reduced group.
+
+    No division, so exact with zeros; built from primitives, so its own
+    derivative (the second derivative of prod) is right at zeros too.
+    """
+    shape = np.shape(x)
+    kept = [i for i in range(len(shape)) if i not in axes]
+    order = kept + list(axes)
+    group = math.prod(shape[a] for a in axes)
+    rows = np.reshape(np.transpose(x, order), (*(shape[i] for i in kept), group))
+    others = _exclusive_cumprod(rows) * _reverse(_exclusive_cumprod(_reverse(rows, -1)), -1)
+    others = np.reshape(others, tuple(shape[i] for i in order))
+    return np.transpose(others, tuple(int(i) for i in np.argsort(order)))
+
+
+def _exclusive_cumprod(rows):
+    """Along the last axis: out[i] is the product of rows[j] for j < i (1 at i = 0)."""
+    n = np.shape(rows)[-1]
+    positions = np.arange(n)
+    shifted = rows[..., np.maximum(positions - 1, 0)]
+    return np.cumprod(np.where(positions == 0, 1.0, shifted), axis=-1)
+
+
+# -- max and min: ties share the gradient equally ---------------------------------------
+
+
+def _extremum_vjp(g, ans, x, axis, keepdims):
+    # Every element equal to the extremum gets an equal share (as PyTorch's
+    # amax/amin): the result is symmetric in tied elements, so is the gradient.
+    shape = np.shape(x)
+    winners = x == restore_reduced(ans, shape, axis, keepdims)
+    share = winners / np.sum(winners, axis=axis, keepdims=True)
+    return (restore_reduced(g, shape, axis, keepdims) * share.astype(g.dtype, copy=False),)
+
+
+@primitive(numpy=(np.max, np.amax), domain=REDUCE_DISTINCT)
+def max(x, axis=None, out=None, keepdims=False):  # noqa: A001  (numpy's name)
+    _no_out("max", out)
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+@max.defvjp
+def _max_vjp(g, ans, x, axis=None, out=None, keepdims=False):
+    return _extremum_vjp(g, ans, x, axis, keepdims)
+
+
+@primitive(numpy=(np.min, np.amin), domain=REDUCE_DISTINCT)
+def min(x, axis=None, out=None, keepdims=False):  # noqa: A001  (numpy's name)
+    _no_out("min", out)
+    return np.min(x, axis=axis, keepdims=keepdims)
+
+
+@min.defvjp
+def _min_vjp(g, ans, x, axis=None, out=None, keepdims=False):
+    return _extremum_vjp(g, ans, x, axis, keepdims)
+
+
+amax = max
+amin = min
+
+
+@primitive(domain=REDUCE)
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x), axis)), shifted by the maximum so that exp never overflows."""
+    shift = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    # An all -inf (or empty) slice has no finite maximum: shift it by 0.
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    total = np.sum(np.exp(x - shift), axis=axis, keepdims=keepdims)
+    if not keepdims:
+        shift = np.reshape(shift, np.shape(total))
+    return np.log(total) + shift
+
+
+@logsumexp.defvjp
+def _logsumexp_vjp(g, ans, x, axis=None, keepdims=False):
+    # The softmax of x along axis; exp(x - ans) <= 1 never overflows.
+    shape = np.shape(x)
+    weights = np.exp(x - restore_reduced(ans, shape, axis, keepdims))
+    return (restore_reduced(g, shape, axis, keepdims) * weights,)
+
+
+# -- scans ------------------------------------------------------------------------------
+
+
+def _reverse(v, axis):
+    # Indexing with a negative step (the getitem primitive): differentiable.
+    return v[(slice(None),) * (axis % np.ndim(v)) + (slice(None, None, -1),)]
+
+
+def _reverse_cumsum(v, axis):
+    """out[i] = sum of v[k] for k >= i along axis."""
+    return _reverse(np.cumsum(_reverse(v, axis), axis=axis), axis)
+
+
+def _scan_vjp(grad_along_axis, g, ans, x, axis):
+    # cumsum/cumprod with axis=None scan the flattened input.
+    if axis is None:
+        flat = grad_along_axis(g, ans, np.reshape(x, (-1,)), 0)
+        return (np.reshape(flat, np.shape(x)),)
+    return (grad_along_axis(g, ans, x, axis),)
+
+
+@primitive(numpy=np.cumsum, domain=Domain(sample=_scan_sample))
+def cumsum(x, axis=None, dtype=None, out=None):
+    _no_out("cumsum", out)
+    return np.cumsum(x, axis=axis, dtype=dtype)
+
+
+def _cumsum_grad(g, ans, x, axis):
+    return _reverse_cumsum(g, axis)
+
+
+@cumsum.defvjp
+def _cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
+    return _scan_vjp(_cumsum_grad, g, ans, x, axis)
+
+
+@primitive(numpy=np.cumprod, domain=Domain(sample=_cumprod_sample))
+def cumprod(x, axis=None, dtype=None, out=None):
+    _no_out("cumprod", out)
+    return np.cumprod(x, axis=axis, dtype=dtype)
+
+
+def _cumprod_grad(g, ans, x, axis):
+    # d ans[k] / d x[i] = ans[k] / x[i] for k >= i, without zeros.
+    zero = x == 0
+    if not zero.any():
+        return _reverse_cumsum(g * ans, axis) / x
+    if not isinstance(x, np.ndarray):
+        # Recording a derivative (create_graph): a division-free form whose
+        # own derivatives are right at zeros too.
+        return _cumprod_grad_by_rows(g, x, axis)
+    # Along a slice, only elements up to its first zero z have a gradient:
+    # before z the formula above holds (ans[k] = 0 for k >= z), and at z it
+    # is the sum over k >= z of g[k] * cumprod(x with x[z] set to 1)[k].
+    zeros_so_far = np.cumsum(zero, axis=axis)
+    before = zeros_so_far == 0
+    first = zero & (zeros_so_far == 1)
+    grad_before = _reverse_cumsum(g * ans, axis) / np.where(before, x, 1.0)
+    skip_first = np.cumprod(np.where(first, 1.0, x), axis=axis)
+    grad_first = _reverse_cumsum(g * skip_first, axis)
+    return np.where(before, grad_before, np.where(first, grad_first, 0.0))
+
+
+def _cumprod_grad_by_rows(g, x, axis):
+    # Row i of `skip` is the slice with x[i] set to 1: its cumprod at k >= i
+    # is d ans[k] / d x[i]. Quadratic in the axis length, used only to record
+    # a derivative of cumprod at zeros.
+    x = np.swapaxes(x, axis, -1)
+    g = np.swapaxes(g, axis, -1)
+    n = np.shape(x)[-1]
+    skip = np.where(np.eye(n, dtype=bool), 1.0, x[..., None, :])
+    partials = np.cumprod(skip, axis=-1)
+    later = np.arange(n)[None, :] >= np.arange(n)[:, None]
+    grad = np.sum(np.where(later, g[..., None, :] * partials, 0.0), axis=-1)
+    return np.swapaxes(grad, axis, -1)
+
+
+@cumprod.defvjp
+def _cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
+    return _scan_vjp(_cumprod_grad, g, ans, x, axis)
+
+
+__all__ = [
+    "sum",
+    "mean",
+    "var",
+    "std",
+    "prod",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "logsumexp",
+    "cumsum",
+    "cumprod",
+]
