@@ -1,0 +1,397 @@
+"""Elementwise primitives: values against numpy, first derivatives against
+closed forms, first and second derivatives against finite differences, and
+the numpy protocol paths (np.exp(t), ndarrays and Python scalars in either
+position) against the tg.* route."""
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad.testing import check_grads
+
+RNG = np.random.default_rng(20)
+
+
+def draw(kind, shape, dtype=np.float64):
+    """Values of a kind away from the op's singular points."""
+    if kind == "real":
+        x = RNG.uniform(-2.0, 2.0, size=shape)
+    elif kind == "positive":
+        x = RNG.uniform(0.5, 2.0, size=shape)
+    elif kind == "nonzero":
+        x = RNG.uniform(0.5, 2.0, size=shape) * RNG.choice([-1.0, 1.0], size=shape)
+    elif kind == "unit":
+        x = RNG.uniform(-0.8, 0.8, size=shape)
+    elif kind == "above1":
+        x = RNG.uniform(1.2, 3.0, size=shape)
+    else:
+        raise ValueError(kind)
+    return np.asarray(x, dtype=dtype)
+
+
+def sech2(x):
+    return 1.0 / np.cosh(x) ** 2
+
+
+def logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# name, tapegrad op, numpy reference, value kind, closed-form derivative
+UNARY = [
+    ("negative", tg.negative, np.negative, "real", lambda x: -np.ones_like(x)),
+    ("positive", tg.positive, np.positive, "real", np.ones_like),
+    ("square", tg.square, np.square, "real", lambda x: 2 * x),
+    ("sqrt", tg.sqrt, np.sqrt, "positive", lambda x: 0.5 / np.sqrt(x)),
+    ("cbrt", tg.cbrt, np.cbrt, "nonzero", lambda x: 1 / (3 * np.cbrt(x) ** 2)),
+    ("reciprocal", tg.reciprocal, np.reciprocal, "nonzero", lambda x: -1 / x**2),
+    ("exp", tg.exp, np.exp, "real", np.exp),
+    ("exp2", tg.exp2, np.exp2, "real", lambda x: np.log(2) * 2**x),
+    ("expm1", tg.expm1, np.expm1, "real", np.exp),
+    ("log", tg.log, np.log, "positive", lambda x: 1 / x),
+    ("log2", tg.log2, np.log2, "positive", lambda x: 1 / (x * np.log(2))),
+    ("log10", tg.log10, np.log10, "positive", lambda x: 1 / (x * np.log(10))),
+    ("log1p", tg.log1p, np.log1p, "positive", lambda x: 1 / (1 + x)),
+    ("sin", tg.sin, np.sin, "real", np.cos),
+    ("cos", tg.cos, np.cos, "real", lambda x: -np.sin(x)),
+    ("tan", tg.tan, np.tan, "unit", lambda x: 1 / np.cos(x) ** 2),
+    ("arcsin", tg.arcsin, np.arcsin, "unit", lambda x: 1 / np.sqrt(1 - x**2)),
+    ("arccos", tg.arccos, np.arccos, "unit", lambda x: -1 / np.sqrt(1 - x**2)),
+    ("arctan", tg.arctan, np.arctan, "real", lambda x: 1 / (1 + x**2)),
+    ("sinh", tg.sinh, np.sinh, "real", np.cosh),
+    ("cosh", tg.cosh, np.cosh, "real", np.sinh),
+    ("tanh", tg.tanh, np.tanh, "real", sech2),
+    ("arcsinh", tg.arcsinh, np.arcsinh, "real", lambda x: 1 / np.sqrt(x**2 + 1)),
+    ("arccosh", tg.arccosh, np.arccosh, "above1", lambda x: 1 / np.sqrt(x**2 - 1)),
+    ("arctanh", tg.arctanh, np.arctanh, "unit", lambda x: 1 / (1 - x**2)),
+    ("absolute", tg.absolute, np.absolute, "nonzero", np.sign),
+    ("sigmoid", tg.sigmoid, logistic, "real", lambda x: logistic(x) * (1 - logistic(x))),
+    ("softplus", tg.softplus, lambda x: np.log1p(np.exp(x)), "real", logistic),
+]
+UNARY_IDS = [row[0] for row in UNARY]
+
+# name, tapegrad op, numpy reference, value kinds, closed-form partials (d/dx, d/dy)
+BINARY = [
+    ("add", tg.add, np.add, ("real", "real"), lambda x, y: (1.0, 1.0)),
+    ("subtract", tg.subtract, np.subtract, ("real", "real"), lambda x, y: (1.0, -1.0)),
+    ("multiply", tg.multiply, np.multiply, ("real", "real"), lambda x, y: (y, x)),
+    ("divide", tg.divide, np.divide, ("real", "nonzero"), lambda x, y: (1 / y, -x / y**2)),
+    (
+        "power",
+        tg.power,
+        np.power,
+        ("positive", "real"),
+        lambda x, y: (y * x ** (y - 1), np.log(x) * x**y),
+    ),
+    (
+        "arctan2",
+        tg.arctan2,
+        np.arctan2,
+        ("nonzero", "nonzero"),
+        lambda y, x: (x / (x**2 + y**2), -y / (x**2 + y**2)),
+    ),
+    (
+        "hypot",
+        tg.hypot,
+        np.hypot,
+        ("nonzero", "nonzero"),
+        lambda x, y: (x / np.hypot(x, y), y / np.hypot(x, y)),
+    ),
+    (
+        "logaddexp",
+        tg.logaddexp,
+        np.logaddexp,
+        ("real", "real"),
+        lambda x, y: (logistic(x - y), logistic(y - x)),
+    ),
+    (
+        "logaddexp2",
+        tg.logaddexp2,
+        np.logaddexp2,
+        ("real", "real"),
+        lambda x, y: (1 / (1 + 2 ** (y - x)), 1 / (1 + 2 ** (x - y))),
+    ),
+    ("maximum", tg.maximum, np.maximum, ("real", "real"), lambda x, y: (x > y, x < y)),
+    ("minimum", tg.minimum, np.minimum, ("real", "real"), lambda x, y: (x < y, x > y)),
+    ("fmax", tg.fmax, np.fmax, ("real", "real"), lambda x, y: (x > y, x < y)),
+    ("fmin", tg.fmin, np.fmin, ("real", "real"), lambda x, y: (x < y, x > y)),
+]
+BINARY_IDS = [row[0] for row in BINARY]
+BROADCAST_SHAPES = [((3, 4), (3, 4)), ((3, 1), (4,)), ((), (2, 3)), ((2, 3), ())]
+
+
+def total_of(op):
+    def total(*xs):
+        return tg.sum(op(*xs))
+
+    return total
+
+
+# -- unary ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "op", "reference", "kind", "d1"), UNARY, ids=UNARY_IDS)
+@pytest.mark.parametrize("shape", [(3, 4), (), (0, 2)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unary_values_and_dtype(name, op, reference, kind, d1, shape, dtype):
+    x = draw(kind, shape, dtype)
+    out = op(x)
+    assert out.dtype == dtype
+    assert out.shape == shape
+    np.testing.assert_allclose(out.data, reference(x), rtol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize(("name", "op", "reference", "kind", "d1"), UNARY, ids=UNARY_IDS)
+def test_unary_derivative_closed_form(name, op, reference, kind, d1):
+    x = draw(kind, (3, 4))
+    np.testing.assert_allclose(tg.grad(total_of(op))(x), d1(x), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(("name", "op", "reference", "kind", "d1"), UNARY, ids=UNARY_IDS)
+@pytest.mark.parametrize(
+    ("shape", "dtype"), [((2, 3), np.float64), ((), np.float64), ((4,), np.float32)]
+)
+def test_unary_second_order(name, op, reference, kind, d1, shape, dtype):
+    check_grads(op, draw(kind, shape, dtype), order=2)
+
+
+@pytest.mark.parametrize(("name", "op", "reference", "kind", "d1"), UNARY, ids=UNARY_IDS)
+def test_unary_gradient_keeps_float32(name, op, reference, kind, d1):
+    grad = tg.grad(total_of(op))(draw(kind, (3,), np.float32))
+    assert grad.dtype == np.float32
+
+
+NUMPY_UNARY = [row for row in UNARY if row[0] not in ("sigmoid", "softplus")]
+
+
+@pytest.mark.parametrize(
+    ("name", "op", "reference", "kind", "d1"), NUMPY_UNARY, ids=[r[0] for r in NUMPY_UNARY]
+)
+def test_numpy_ufunc_on_a_tensor_records(name, op, reference, kind, d1):
+    x = draw(kind, (2, 3))
+    out = reference(tg.tensor(x, requires_grad=True))
+    assert isinstance(out, tg.Tensor) and out.requires_grad
+    via_numpy = tg.grad(total_of(reference))(x)
+    np.testing.assert_allclose(via_numpy, tg.grad(total_of(op))(x), rtol=1e-15)
+
+
+# -- binary, with broadcasting ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "op", "reference", "kinds", "partials"), BINARY, ids=BINARY_IDS)
+@pytest.mark.parametrize(("x_shape", "y_shape"), BROADCAST_SHAPES)
+def test_binary_values_and_second_order(name, op, reference, kinds, partials, x_shape, y_shape):
+    x, y = draw(kinds[0], x_shape), draw(kinds[1], y_shape)
+    np.testing.assert_allclose(op(x, y).data, reference(x, y), rtol=1e-14)
+    check_grads(op, x, y, order=2)
+
+
+@pytest.mark.parametrize(("name", "op", "reference", "kinds", "partials"), BINARY, ids=BINARY_IDS)
+def test_binary_float32(name, op, reference, kinds, partials):
+    x, y = draw(kinds[0], (3, 1), np.float32), draw(kinds[1], (4,), np.float32)
+    assert op(x, y).dtype == np.float32
+    gx, gy = tg.grad(total_of(op), argnums=(0, 1))(x, y)
+    assert gx.dtype == gy.dtype == np.float32
+    check_grads(op, x, y, order=2)
+
+
+@pytest.mark.parametrize(("name", "op", "reference", "kinds", "partials"), BINARY, ids=BINARY_IDS)
+def test_binary_closed_form_with_broadcast_sums(name, op, reference, kinds, partials):
+    x, y = draw(kinds[0], (3, 1)), draw(kinds[1], (4,))
+    dx, dy = partials(x, y)
+    gx, gy = tg.grad(total_of(op), argnums=(0, 1))(x, y)
+    # The engine sums each partial over the axes its input was broadcast along.
+    np.testing.assert_allclose(gx, np.sum(np.broadcast_to(dx, (3, 4)), axis=1, keepdims=True))
+    np.testing.assert_allclose(gy, np.sum(np.broadcast_to(dy, (3, 4)), axis=0))
+
+
+@pytest.mark.parametrize(("name", "op", "reference", "kinds", "partials"), BINARY, ids=BINARY_IDS)
+def test_numpy_ufunc_with_ndarrays_and_scalars_in_either_position(
+    name, op, reference, kinds, partials
+):
+    x, a = draw(kinds[0], (2, 3)), draw(kinds[1], (3,))
+    scalar = float(draw(kinds[1], ()))
+
+    def check(tg_route, numpy_route, at):
+        np.testing.assert_allclose(tg.grad(numpy_route)(at), tg.grad(tg_route)(at), rtol=1e-15)
+
+    check(lambda t: tg.sum(op(t, a)), lambda t: tg.sum(reference(t, a)), x)
+    check(lambda t: tg.sum(op(t, scalar)), lambda t: tg.sum(reference(t, scalar)), x)
+    y = draw(kinds[1], (2, 3))
+    b = draw(kinds[0], (3,))
+    check(lambda t: tg.sum(op(b, t)), lambda t: tg.sum(reference(b, t)), y)
+    check(lambda t: tg.sum(op(2.0, t)), lambda t: tg.sum(reference(2.0, t)), np.abs(y) + 0.5)
+    # An ndarray on the left of a Tensor: numpy hands the call to the Tensor.
+    out = reference(b, tg.tensor(y, requires_grad=True))
+    assert isinstance(out, tg.Tensor) and out.requires_grad
+
+
+OPERATORS = [
+    ("+", lambda x, y: x + y, np.add),
+    ("-", lambda x, y: x - y, np.subtract),
+    ("*", lambda x, y: x * y, np.multiply),
+    ("/", lambda x, y: x / y, np.divide),
+    ("**", lambda x, y: x**y, np.power),
+    ("%", lambda x, y: x % y, np.remainder),
+]
+
+
+@pytest.mark.parametrize(("symbol", "apply", "reference"), OPERATORS, ids=[o[0] for o in OPERATORS])
+def test_operators_match_numpy_and_reflect(symbol, apply, reference):
+    x, y = draw("positive", (2, 3)), draw("positive", (3,))
+    t, u = tg.tensor(x), tg.tensor(y)
+    np.testing.assert_allclose(apply(t, u).data, reference(x, y))
+    np.testing.assert_allclose(apply(t, 1.5).data, reference(x, 1.5))
+    np.testing.assert_allclose(apply(1.5, t).data, reference(1.5, x))
+    np.testing.assert_allclose(apply(y, t).data, reference(y, x))
+
+
+def test_abs_operator_and_alias():
+    x = np.array([-2.0, 0.5, 3.0])
+    assert tg.abs is tg.absolute
+    np.testing.assert_array_equal(tg.grad(lambda t: tg.sum(abs(t)))(x), [-1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(tg.grad(lambda t: tg.sum(np.abs(t)))(x), [-1.0, 1.0, 1.0])
+
+
+# -- power: tensor exponents, zero and negative bases ---------------------------------------
+
+
+def test_power_with_a_tensor_exponent_to_second_order():
+    check_grads(tg.power, draw("positive", (2, 3)), draw("real", (3,)), order=2)
+    check_grads(lambda y: 2.0**y, draw("real", (4,)), order=2)
+
+
+def test_power_at_a_zero_base():
+    def both(x, y):
+        return tg.grad(tg.power, argnums=(0, 1))(x, y)
+
+    # d/dx 0**2 = 0 and d/dy 0**2 = 0 (the limit from x > 0, as PyTorch).
+    assert both(0.0, 2.0) == (0.0, 0.0)
+    # x**0 is the constant 1: both partials 0 at x = 0 (not 0 * inf).
+    assert both(0.0, 0.0) == (0.0, 0.0)
+    assert tg.grad(lambda x: x**0)(0.0) == 0.0
+    # d/dx x**1 = 1 and d2/dx2 x**2 = 2 at 0: second order through the constant-exponent path.
+    assert tg.grad(lambda x: x**1)(0.0) == 1.0
+    assert tg.grad(tg.grad(lambda x: x**2))(0.0) == 2.0
+
+
+def test_power_of_a_negative_base():
+    # Integer exponents are fine in x; in y the derivative is undefined (NaN),
+    # never a silent number: x**y leaves the reals for non-integer y nearby.
+    gx, gy = tg.grad(tg.power, argnums=(0, 1))(-2.0, 3.0)
+    assert gx == pytest.approx(12.0)
+    assert np.isnan(gy)
+    assert tg.grad(lambda x: x**3)(-2.0) == pytest.approx(12.0)
+
+
+# -- remainder ---------------------------------------------------------------------------
+
+
+def test_remainder_gradients():
+    x, y = np.array([5.5, -3.2, 7.1]), np.array([2.0, 1.5, -3.0])
+    gx, gy = tg.grad(lambda a, b: tg.sum(tg.remainder(a, b)), argnums=(0, 1))(x, y)
+    np.testing.assert_array_equal(gx, np.ones(3))
+    np.testing.assert_array_equal(gy, -np.floor(x / y))
+    check_grads(tg.remainder, x, y, order=2)
+    assert tg.mod is tg.remainder
+    np.testing.assert_array_equal(tg.grad(lambda a: tg.sum(a % 2.0))(x), np.ones(3))
+
+
+# -- clip -------------------------------------------------------------------------------
+
+
+def test_clip_values_and_gradient():
+    x = np.array([-2.0, -0.3, 0.4, 1.7])
+    np.testing.assert_array_equal(tg.clip(x, -1.0, 1.0).data, np.clip(x, -1.0, 1.0))
+    np.testing.assert_array_equal(tg.grad(lambda t: tg.sum(tg.clip(t, -1.0, 1.0)))(x), [0, 1, 1, 0])
+    check_grads(lambda t: tg.clip(t, -1.0, 1.0), x, order=2)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: np.clip(t, -1.0, 1.0),
+        lambda t: t.clip(-1.0, 1.0),
+        lambda t: t.clip(min=-1.0, max=1.0),
+        lambda t: np.clip(t, -1.0, None),
+        lambda t: tg.clip(t, a_max=1.0),
+    ],
+    ids=["np.clip", "method", "min-max-keywords", "upper-None", "lower-None"],
+)
+def test_clip_spellings(call):
+    x = np.array([-2.0, -0.3, 0.4, 1.7])
+    expected = np.asarray(call(x))
+    np.testing.assert_array_equal(call(tg.tensor(x)).data, expected)
+    grad = tg.grad(lambda t: tg.sum(call(t)))(x)
+    np.testing.assert_array_equal(grad, (expected == x).astype(float))
+
+
+def test_clip_with_tensor_bounds():
+    x = np.array([-2.0, -0.3, 0.4, 1.7])
+    lo, hi = np.array([-1.0, 0.0, -1.0, -1.0]), np.array(1.0)
+    gx, glo, ghi = tg.grad(lambda a, b, c: tg.sum(tg.clip(a, b, c)), argnums=(0, 1, 2))(x, lo, hi)
+    np.testing.assert_array_equal(gx, [0, 0, 1, 0])
+    np.testing.assert_array_equal(glo, [1, 1, 0, 0])
+    assert ghi == 1.0
+    check_grads(tg.clip, x, lo, hi, order=2)
+
+
+def test_clip_with_crossed_bounds_follows_numpy():
+    # numpy: a_min > a_max gives a_max everywhere, so only a_max has a gradient.
+    x = np.array([-2.0, 0.5, 3.0])
+    lo, hi = np.array(1.0), np.array(0.0)
+    np.testing.assert_array_equal(tg.clip(x, lo, hi).data, np.clip(x, lo, hi))
+    gx, glo, ghi = tg.grad(lambda a, b, c: tg.sum(tg.clip(a, b, c)), argnums=(0, 1, 2))(x, lo, hi)
+    assert (gx.tolist(), float(glo), float(ghi)) == ([0.0, 0.0, 0.0], 0.0, 3.0)
+
+
+def test_clip_rejects_out():
+    with pytest.raises(TypeError, match="out"):
+        np.clip(tg.tensor([1.0]), 0.0, 1.0, out=np.empty(1))
+
+
+# -- sigmoid and softplus: stable at any magnitude ---------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_and_softplus_are_stable(dtype):
+    x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        s, sp = tg.sigmoid(x).data, tg.softplus(x).data
+    assert s.dtype == sp.dtype == dtype
+    np.testing.assert_allclose(s, [0.0, np.exp(-50.0), 0.5, 1.0, 1.0], rtol=1e-6, atol=0)
+    np.testing.assert_allclose(sp, [0.0, np.exp(-50.0), np.log(2.0), 50.0, 1000.0], rtol=1e-6)
+    np.testing.assert_allclose(tg.grad(total_of(tg.softplus))(x), s, rtol=1e-6)
+    assert np.all(np.isfinite(tg.grad(total_of(tg.sigmoid))(x)))
+
+
+def test_sigmoid_keeps_relative_precision_for_negative_inputs():
+    x = np.array([-30.0, -300.0])
+    np.testing.assert_allclose(tg.sigmoid(x).data, np.exp(x) / (1 + np.exp(x)), rtol=1e-14)
+
+
+# -- where, astype ---------------------------------------------------------------------------
+
+
+def test_where_broadcasts_and_routes_gradients():
+    cond = np.array([[True], [False]])
+    x, y = draw("real", (2, 3)), draw("real", (3,))
+    gx, gy = tg.grad(lambda a, b: tg.sum(np.where(cond, a, b)), argnums=(0, 1))(x, y)
+    np.testing.assert_array_equal(gx, np.broadcast_to(cond, (2, 3)).astype(float))
+    np.testing.assert_array_equal(gy, np.ones(3))
+    check_grads(lambda a, b: tg.where(cond, a, b), x, y, order=2)
+
+
+def test_astype_gradient_comes_back_in_the_input_dtype():
+    x = draw("real", (3,), np.float32)
+    grad = tg.grad(lambda t: tg.sum(t.astype(np.float64) ** 2))(x)
+    assert grad.dtype == np.float32
+    np.testing.assert_allclose(grad, 2 * x, rtol=1e-6)
+
+
+def test_every_elementwise_primitive_is_marked_elementwise():
+    from tapegrad.ops import elementwise
+
+    mine = [p for p in tg.primitives().values() if p.__module__ == elementwise.__name__]
+    assert len(mine) >= 45
+    assert all(p.elementwise for p in mine), [p.name for p in mine if not p.elementwise]
