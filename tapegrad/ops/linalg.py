@@ -305,7 +305,13 @@ def _einsum_operand_ct(g, operands, inputs, output, i, optimize):
             args.append(np.ones(n, dtype=dtype))
             present.add(label)
         labels_out.append(label)
-    return np.einsum(",".join(terms) + "->" + "".join(labels_out), *args, optimize=optimize)
+    ct = np.einsum(",".join(terms) + "->" + "".join(labels_out), *args, optimize=optimize)
+    # A label of size n here and 1 in every other operand (numpy broadcasts
+    # it) comes out of size 1: spread it; the opposite case the engine sums.
+    ct_shape = np.shape(ct)
+    if any(c == 1 and n != 1 for c, n in zip(ct_shape, shape)):
+        ct = np.broadcast_to(ct, tuple(max(c, n) for c, n in zip(ct_shape, shape)))
+    return ct
 
 
 @implements(np.einsum)
