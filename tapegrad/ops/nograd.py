@@ -8,7 +8,7 @@ constant, so returning an ndarray, not a Tensor, loses nothing.
 import numpy as np
 
 from ..primitive import nondifferentiable
-from ..tensor import as_array
+from ..tensor import Tensor
 
 _NONDIFFERENTIABLE = (
     np.less,
@@ -76,7 +76,9 @@ def _constant(numpy_func, name=None):
     name = name or numpy_func.__name__
 
     def constant(*args, **kwargs):
-        return numpy_func(*(as_array(a) for a in args), **kwargs)
+        args = [a._data if isinstance(a, Tensor) else a for a in args]
+        kwargs = {k: v._data if isinstance(v, Tensor) else v for k, v in kwargs.items()}
+        return numpy_func(*args, **kwargs)
 
     constant.__name__ = constant.__qualname__ = name
     constant.__doc__ = f"``np.{name}`` on plain arrays: the result carries no gradient."

@@ -1,0 +1,202 @@
+"""numpy's protocols on Tensors: np.NAME records like tg.NAME, and nothing is lost silently.
+
+* np.exp(t), np.sum(t, axis=0), np.concatenate([t, a]), np.einsum(...) record
+  and give the same gradients as the tg.* spellings;
+* a numpy function without a rule, on a Tensor that requires grad, is a
+  TypeError naming the function; ``out=`` is a TypeError;
+* ndarrays and Python scalars work in every operand position;
+* the no-gradient functions return plain ndarrays.
+"""
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad.testing import check_grads
+
+rng = np.random.default_rng(0)
+A = rng.standard_normal((3, 3))
+B = rng.standard_normal((3, 3))
+
+
+# (id, numpy spelling, tapegrad spelling)
+SAME = [
+    ("exp", lambda x: np.exp(x), lambda x: tg.exp(x)),
+    ("sum-axis", lambda x: np.sum(x, axis=0), lambda x: tg.sum(x, axis=0)),
+    ("sum-positional", lambda x: np.sum(x, 1), lambda x: x.sum(1)),
+    ("concatenate", lambda x: np.concatenate([x, A]), lambda x: tg.concatenate([x, A])),
+    ("stack", lambda x: np.stack([A, x], axis=1), lambda x: tg.stack([A, x], axis=1)),
+    ("einsum", lambda x: np.einsum("ij,jk->ki", x, A), lambda x: tg.einsum("ij,jk->ki", x, A)),
+    ("matmul", lambda x: np.matmul(A, x), lambda x: A @ x),
+    ("dot", lambda x: np.dot(x, A), lambda x: x.dot(A)),
+    ("transpose", lambda x: np.transpose(x), lambda x: x.T),
+    ("reshape", lambda x: np.reshape(x, (9,)), lambda x: x.reshape(9)),
+    ("inv", lambda x: np.linalg.inv(x + 3 * np.eye(3)), lambda x: tg.linalg.inv(x + 3 * np.eye(3))),
+    ("norm", lambda x: np.linalg.norm(x, axis=1), lambda x: tg.linalg.norm(x, axis=1)),
+    ("take", lambda x: np.take(x, [2, 2, 0]), lambda x: x.take([2, 2, 0])),
+]
+
+
+@pytest.mark.parametrize(("numpy_form", "tg_form"), [c[1:] for c in SAME], ids=[c[0] for c in SAME])
+def test_numpy_spelling_records_like_the_tapegrad_one(numpy_form, tg_form):
+    x = tg.tensor(B, requires_grad=True)
+    out = numpy_form(x)
+    assert isinstance(out, tg.Tensor) and out.requires_grad
+    np.testing.assert_allclose(out.data, tg_form(x).data)
+    np.testing.assert_allclose(out.data, numpy_form(B))  # and numpy agrees on plain arrays
+    np.testing.assert_allclose(tg.grad(_weighted(numpy_form))(B), tg.grad(_weighted(tg_form))(B))
+    check_grads(numpy_form, B, order=2)
+
+
+def _weighted(fun):
+    def weighted(x):
+        out = fun(x)
+        return np.sum(out * np.cos(np.arange(out.size)).reshape(out.shape))
+
+    return weighted
+
+
+# -- nothing lost silently ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda t: np.fft.fft(t), "np.fft.fft"),
+        (lambda t: np.linalg.eigvals(t), "eigvals"),
+        (lambda t: np.convolve(t[0], t[1]), "convolve"),
+        (lambda t: np.linalg.svd(t), "svd"),
+    ],
+    ids=["fft", "eigvals", "convolve", "svd"],
+)
+def test_a_function_without_a_rule_is_a_type_error_naming_it(call, name):
+    t = tg.tensor(B, requires_grad=True)
+    with pytest.raises(TypeError, match=name):
+        call(t)
+
+
+def test_a_function_without_a_rule_runs_when_no_gradient_is_needed():
+    out = np.fft.fft(tg.tensor(B))
+    assert type(out) is np.ndarray
+    np.testing.assert_allclose(out, np.fft.fft(B))
+
+
+def test_ufunc_out_is_a_type_error():
+    t = tg.tensor(B, requires_grad=True)
+    with pytest.raises(TypeError, match="out"):
+        np.exp(t, out=np.empty((3, 3)))
+    with pytest.raises(TypeError, match="out"):
+        np.concatenate([t, t], out=np.empty((6, 3)))
+    with pytest.raises(TypeError, match="out"):
+        np.dot(t, t, out=np.empty((3, 3)))
+
+
+def test_ufunc_method_without_a_rule_is_a_type_error():
+    t = tg.tensor(B, requires_grad=True)
+    with pytest.raises(TypeError, match="accumulate"):
+        np.maximum.accumulate(t)
+
+
+# -- ndarrays and scalars in every position ----------------------------------------------
+
+MIXED = [
+    ("concatenate-middle", lambda x: np.concatenate([A, x, A])),
+    ("concatenate-last", lambda x: np.concatenate((A, x), axis=1)),
+    ("stack-first", lambda x: np.stack([x, A])),
+    ("hstack", lambda x: np.hstack([A, x])),
+    ("vstack", lambda x: np.vstack([A, x, A])),
+    ("einsum-first", lambda x: np.einsum("ij,jk", x, A)),
+    ("einsum-second", lambda x: np.einsum("ij,jk", A, x)),
+    ("einsum-scalar", lambda x: np.einsum(",ij", 2.0, x)),
+    ("matmul-left", lambda x: A @ x),
+    ("matmul-right", lambda x: x @ A),
+    ("matmul-ufunc-left", lambda x: np.matmul(A, x)),
+    ("dot-left", lambda x: np.dot(A, x)),
+    ("dot-scalar", lambda x: np.dot(2.0, x)),
+    ("vdot-left", lambda x: np.vdot(A, x)),
+    ("inner-left", lambda x: np.inner(A, x)),
+    ("outer-left", lambda x: np.outer(A[0], x)),
+    ("tensordot-left", lambda x: np.tensordot(A, x)),
+    ("solve-a", lambda x: np.linalg.solve(x + 3 * np.eye(3), A)),
+    ("solve-b", lambda x: np.linalg.solve(A + 3 * np.eye(3), x)),
+    ("take-indices-tensor", lambda x: np.take(x, tg.tensor(np.array([1, 1])), axis=1)),
+    ("broadcast-to", lambda x: np.broadcast_to(x[0], (2, 3))),
+    ("setitem-into-array", lambda x: tg.setitem(tg.tensor(A), (0, slice(None)), x[1])),
+    ("setitem-array-value", lambda x: tg.setitem(x * 1.0, 1, A[0])),
+    ("pad", lambda x: np.pad(x, 1, constant_values=2.0)),
+]
+
+
+@pytest.mark.parametrize("fun", [f for _, f in MIXED], ids=[n for n, _ in MIXED])
+def test_ndarray_operands_in_every_position(fun):
+    out = fun(tg.tensor(B, requires_grad=True))
+    assert isinstance(out, tg.Tensor) and out.requires_grad
+    check_grads(fun, B, order=2)
+
+
+# -- no gradient, but accepted --------------------------------------------------------
+
+NO_GRAD = [
+    ("sign", lambda x: np.sign(x)),
+    ("floor", lambda x: np.floor(x)),
+    ("ceil", lambda x: np.ceil(x)),
+    ("round", lambda x: np.round(x, 1)),
+    ("round-method", lambda x: x.round()),
+    ("argmax", lambda x: np.argmax(x, axis=0)),
+    ("argmin-method", lambda x: x.argmin()),
+    ("argsort", lambda x: np.argsort(x)),
+    ("isnan", lambda x: np.isnan(x)),
+    ("isfinite", lambda x: np.isfinite(x)),
+    ("nonzero", lambda x: np.nonzero(x > 0)[0]),
+    ("less", lambda x: x < 0),
+    ("equal", lambda x: x == x),
+    ("shape", lambda x: np.asarray(np.shape(x))),
+    ("zeros_like", lambda x: np.zeros_like(x)),
+    ("tg-sign", lambda x: tg.sign(x)),
+    ("tg-argmax", lambda x: tg.argmax(x)),
+    ("tg-floor", lambda x: tg.floor(x)),
+    ("tg-isnan", lambda x: tg.isnan(x)),
+]
+
+
+@pytest.mark.parametrize("fun", [f for _, f in NO_GRAD], ids=[n for n, _ in NO_GRAD])
+def test_no_gradient_functions_return_plain_arrays(fun):
+    out = fun(tg.tensor(B, requires_grad=True))
+    assert not isinstance(out, tg.Tensor)
+    np.testing.assert_array_equal(out, fun(B))
+
+
+def test_no_gradient_functions_agree_with_numpy():
+    t = tg.tensor(B, requires_grad=True)
+    for ours, theirs in [
+        (np.sign(t), np.sign(B)),
+        (tg.argmax(t, axis=1), np.argmax(B, axis=1)),
+        (np.argsort(t, axis=0), np.argsort(B, axis=0)),
+        (tg.round(t, 2), np.round(B, 2)),
+        (np.shape(t), B.shape),
+        (np.ndim(t), 2),
+        (np.size(t), 9),
+    ]:
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_constant_from_a_tensor_cuts_the_gradient_where_it_should():
+    # sign(x) * x == |x|: the gradient flows through x only, sign is a constant.
+    x = tg.tensor(np.array([-2.0, 3.0]), requires_grad=True)
+    np.sum(np.sign(x) * x).backward()
+    np.testing.assert_array_equal(x.grad, [-1.0, 1.0])
+
+
+def test_methods_mirror_ndarray():
+    t = tg.tensor(B, requires_grad=True)
+    for ours, theirs in [
+        (t.swapaxes(0, 1), B.swapaxes(0, 1)),
+        (t.squeeze(), B.squeeze()),
+        (t.ravel(), B.ravel()),
+        (t.diagonal(1), B.diagonal(1)),
+        (t.trace(), B.trace()),
+        (t.repeat(2, axis=1), B.repeat(2, axis=1)),
+        (t.mT, np.swapaxes(B, -1, -2)),
+    ]:
+        assert isinstance(ours, tg.Tensor)
+        np.testing.assert_array_equal(ours.data, theirs)
