@@ -274,7 +274,8 @@ def main(argv=None) -> int:
         )
     accuracy = solver.check_accuracy(X_val, y_val)
     print(f"trained in {time.perf_counter() - start:.1f} s")
-    print(f"final validation accuracy: {accuracy:.4f}")
+    best_epoch = int(np.argmax(solver.val_acc_history)) + 1
+    print(f"final validation accuracy: {accuracy:.4f} (parameters of epoch {best_epoch}, the best)")
     plot_curves(solver, args.out)
     print(f"loss and accuracy curves written to {args.out}")
 
