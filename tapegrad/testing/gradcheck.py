@@ -1,101 +1,370 @@
-"""check_grads: reverse-mode derivatives against central finite differences."""
+"""check_grads: reverse-mode derivatives against central finite differences.
+
+First order: the VJP ``J^T v`` for a fixed random cotangent ``v`` is compared
+with central differences of the scalar ``<v, f(x)>``. Second order: the same
+check runs on ``<w, J^T v>`` (``w`` random), whose gradient is the VJP of the
+VJP and whose differences are differences of the VJP.
+
+Differences are taken in float64 even for float32 inputs (the float32 point
+is exactly representable in float64), so they measure the derivative of the
+ideal function; only the analytic side carries float32 rounding, and the
+tolerances are chosen for that. Small inputs are checked element by element;
+larger ones along a few random directions ``<J^T v, u>`` (a handful of
+evaluations, as fast gradcheck does), and on failure element by element to
+find the worst entry.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from .. import ops
 from ..functional import vjp
 from ..tensor import Tensor, as_array
 
+# Inputs up to this many elements are checked element by element.
+ELEMENTWISE_LIMIT = 64
+# Random directions per input above that size.
+PROJECTIONS = 3
+# After a failed projection, inputs up to this size are searched for the worst element.
+LOCALIZE_LIMIT = 4096
+# (rtol, atol relative to the largest derivative) for the analytic side's dtype.
+DEFAULT_TOLERANCES = {
+    np.dtype(np.float16): (5e-2, 5e-3),
+    np.dtype(np.float32): (1e-3, 1e-4),
+    np.dtype(np.float64): (1e-5, 1e-6),
+}
+# Rounding in one evaluation of the projected output is taken as this many
+# machine epsilons times the sum of the magnitudes of its terms.
+NOISE_FACTOR = 16.0
 
-def _float_positions(args):
-    return [i for i, a in enumerate(args) if np.result_type(a).kind == "f"]
-
-
-def _tolerances(args, rtol, atol):
-    single = any(np.result_type(a) == np.float32 for a in args)
-    default_rtol, default_atol = (2e-2, 2e-3) if single else (1e-5, 1e-7)
-    return (default_rtol if rtol is None else rtol), (default_atol if atol is None else atol)
-
-
-def _numeric_vjp(scalar_fun, args, position, eps):
-    """Central differences of ``scalar_fun`` along every element of args[position]."""
-    x = np.array(args[position], dtype=np.float64)
-    out = np.zeros_like(x)
-    step = eps * np.maximum(1.0, np.abs(x))
-    for index in np.ndindex(x.shape):
-        h = step[index]
-        shifted = list(args)
-        x_plus, x_minus = x.copy(), x.copy()
-        x_plus[index] += h
-        x_minus[index] -= h
-        shifted[position] = x_plus
-        f_plus = scalar_fun(*shifted)
-        shifted[position] = x_minus
-        f_minus = scalar_fun(*shifted)
-        out[index] = (f_plus - f_minus) / (2 * h)
-    return out
+ORDER_NAMES = {1: "first-order derivative", 2: "second-order derivative (the VJP of the VJP)"}
 
 
-def _report(name, position, arg, analytic, numeric, rtol, atol):
-    error = np.abs(analytic - numeric)
-    bound = atol + rtol * np.abs(numeric)
-    worst = np.unravel_index(np.argmax(error - bound), error.shape) if error.size else ()
-    relative = error / np.maximum(np.abs(numeric), 1e-300)
-    return (
-        f"{name}: gradient of argument {position} (shape {np.shape(arg)}, dtype "
-        f"{np.result_type(arg)}) disagrees with central finite differences\n"
-        f"  worst element {tuple(int(i) for i in worst)}: analytic {analytic[worst]!r}, "
-        f"numeric {numeric[worst]!r}\n"
-        f"  max abs error {error.max():.3e}, max rel error {relative.max():.3e}; "
-        f"rtol={rtol}, atol={atol}"
+def check_grads(
+    f, *args, order=1, eps=None, rtol=None, atol=None, seed=0, name=None, argnames=None
+):
+    """Check the derivatives of ``f`` at ``args`` up to ``order`` against finite differences.
+
+    ``f`` takes the arguments (arrays or Tensors; float ones are
+    differentiated, the others passed through) and returns a Tensor or array
+    of any shape (entries that are not finite at ``args`` are left out). ``eps`` is the relative step (default 1e-7, scaled to each
+    element's magnitude). ``rtol`` and ``atol`` default to values suited to
+    the arguments' dtype (``atol`` then scales with the largest derivative);
+    the estimated rounding noise of the differences is always allowed for.
+    ``name`` and ``argnames`` (one per argument) label the failure report.
+
+    Raises AssertionError naming the argument, its shape and dtype, the worst
+    element, analytic and numeric values, errors and tolerances. Returns
+    ``{order: worst relative error}`` (largest absolute error over the largest
+    numeric derivative) for reporting.
+    """
+    name = name or getattr(f, "__name__", "f")
+    values = [_value(a) for a in args]
+    positions = [i for i, v in enumerate(values) if v.dtype.kind == "f"]
+    if not positions:
+        raise TypeError(f"check_grads({name}): no floating point argument to differentiate")
+
+    def fun(*xs):
+        full = list(values)
+        for p, x in zip(positions, xs):
+            full[p] = x
+        return f(*full)
+
+    labels = [p if argnames is None else f"{p} ({argnames[p]})" for p in positions]
+    worst = {}
+    xs = [values[p] for p in positions]
+    _check(fun, xs, labels, order, 1, eps, rtol, atol, seed, name, worst)
+    return worst
+
+
+def _value(arg):
+    if isinstance(arg, Tensor):
+        return arg._data
+    return as_array(arg)
+
+
+@dataclasses.dataclass
+class _Setting:
+    """What one order's comparison needs besides the function and its inputs."""
+
+    name: str
+    k: int  # the derivative order being checked
+    eps: float | None
+    rtol: float | None
+    atol: float | None
+    rng: np.random.Generator
+    floors: list  # per input: the smallest derivative scale errors are judged against
+
+    @property
+    def what(self):
+        return ORDER_NAMES.get(self.k, f"order-{self.k} derivative")
+
+
+def _check(fun, xs, labels, order, k, eps, rtol, atol, seed, name, worst, floors=None):
+    """Check ``fun`` at order ``k``, then build the projected VJP and recurse."""
+    rng = np.random.default_rng(seed)
+    setting = _Setting(name, k, eps, rtol, atol, rng, floors or [0.0] * len(xs))
+    try:
+        out, vjp_fn = vjp(fun, *xs)
+    except AssertionError:
+        raise
+    except Exception as error:
+        raise AssertionError(
+            f"{name}: computing the {setting.what} failed: {type(error).__name__}: {error}"
+        ) from error
+    out = _value(out)
+    if out.dtype.kind != "f":
+        raise TypeError(
+            f"check_grads({name}): the function returns dtype {out.dtype}; only floating point "
+            "outputs have derivatives"
+        )
+    cotangent = rng.standard_normal(out.shape).astype(out.dtype)
+    # Entries that are not finite at this point (sqrt(x) * mask for x < 0)
+    # have no derivative to check; a zero cotangent leaves them out of both sides.
+    cotangent[~np.isfinite(out)] = 0
+    try:
+        analytic = vjp_fn(cotangent)
+    except Exception as error:
+        raise AssertionError(
+            f"{name}: the backward pass for the {setting.what} raised "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    analytic = [_value(a) for a in analytic]
+    _check_cotangent_types(name, k, xs, labels, analytic)
+
+    projected = _Projected(fun, xs, cotangent)
+    errors = [
+        _compare(projected, i, x, a, setting, label)
+        for i, (x, a, label) in enumerate(zip(xs, analytic, labels))
+    ]
+    worst[k] = max([worst.get(k, 0.0), *errors])
+    if k >= order:
+        return
+
+    weights = [rng.standard_normal(np.shape(x)).astype(x.dtype) for x in xs]
+
+    def projected_vjp(*inner):
+        # <w, J^T v> summed over the inputs: a scalar whose gradient is the
+        # VJP of the VJP, so the next order reuses the same comparison.
+        _, inner_vjp = vjp(fun, *inner)
+        grads = inner_vjp(cotangent)
+        total = 0.0
+        for w, grad in zip(weights, grads):
+            total = total + np.sum(grad * w)
+        return total
+
+    # The next derivative can be small where this one is not (tanh'' near
+    # saturation); float32 rounding in it is still of the size this order's
+    # scale divided by the input's size suggests, so that is its floor.
+    first = max(_derivative_scale(projected, i, setting.floors[i]) for i in range(len(xs)))
+    next_floors = [first / _typical(projected.xs[i]) for i in range(len(xs))]
+    _check(
+        projected_vjp, xs, labels, order, k + 1, eps, rtol, atol, seed + 1, name, worst, next_floors
     )
 
 
-def check_grads(f, *args, order=1, eps=None, rtol=None, atol=None, seed=0):
-    """Check the derivatives of ``f`` at ``args`` up to ``order`` (1 or 2).
-
-    ``f`` takes the arguments (arrays or Tensors) and returns a Tensor of any
-    shape. Its output is projected on a fixed random cotangent, the VJP is
-    compared with central differences computed in float64, and for order 2
-    the same check runs on the VJP itself. Raises AssertionError with a report
-    on mismatch.
-    """
-    args = [a._data if isinstance(a, Tensor) else as_array(a) for a in args]
-    rng = np.random.default_rng(seed)
-    positions = _float_positions(args)
-    rtol, atol = _tolerances(args, rtol, atol)
-    eps = 1e-6 if eps is None else eps
-
-    out, vjp_fn = vjp(f, *args)
-    cotangent = rng.standard_normal(np.shape(out)).astype(np.result_type(out))
-
-    def projected(*xs):
-        value = f(*[np.asarray(x) for x in xs])
-        return float(np.vdot(cotangent, as_array(value).astype(np.float64)))
-
-    analytic = vjp_fn(cotangent)
-    for position in positions:
-        numeric = _numeric_vjp(projected, args, position, eps)
-        got = np.asarray(analytic[position], dtype=np.float64)
-        if not np.allclose(got, numeric, rtol=rtol, atol=atol, equal_nan=True):
+def _check_cotangent_types(name, k, xs, labels, analytic):
+    for x, a, label in zip(xs, analytic, labels):
+        if a.shape != x.shape or a.dtype != x.dtype:
             raise AssertionError(
-                _report("check_grads", position, args[position], got, numeric, rtol, atol)
+                f"{name}: the {ORDER_NAMES.get(k, 'derivative')} with respect to argument "
+                f"{label} has shape {a.shape} and dtype {a.dtype}; the argument has shape "
+                f"{x.shape} and dtype {x.dtype}"
             )
-    if order >= 2:
-        weights = [rng.standard_normal(np.shape(args[p])) for p in positions]
 
-        def projected_vjp(*xs):
-            # <w, J^T v> summed over the inputs: a scalar whose gradient is a
-            # Hessian-vector product, so order 2 reuses the order-1 check.
-            _, inner = vjp(f, *xs)
-            grads = inner(cotangent)
-            total = 0.0
-            for w, p in zip(weights, positions):
-                total = total + ops.sum(grads[p] * w.astype(np.result_type(xs[p])))
-            return total
 
-        check_grads(
-            projected_vjp, *args, order=order - 1, eps=eps, rtol=rtol, atol=atol, seed=seed + 1
+class _Projected:
+    """``x -> <v, fun(x)>`` evaluated in float64, with the size of its rounding noise."""
+
+    def __init__(self, fun, xs, cotangent):
+        self.fun = fun
+        self.xs = [np.asarray(x, dtype=np.float64) for x in xs]
+        self.cotangent = cotangent.astype(np.float64)
+        _, self.magnitude, self.out_dtype = self.at(0, self.xs[0])
+
+    def at(self, i, x_i):
+        """(value, sum of |terms|, output dtype) with input ``i`` replaced by ``x_i``."""
+        xs = list(self.xs)
+        xs[i] = x_i
+        out = _value(self.fun(*[Tensor(x) for x in xs]))
+        terms = np.where(self.cotangent == 0, 0.0, self.cotangent * out.astype(np.float64))
+        return float(np.sum(terms)), float(np.sum(np.abs(terms))), out.dtype
+
+    def difference(self, i, plus, minus):
+        f_plus, m_plus, _ = self.at(i, plus)
+        f_minus, m_minus, _ = self.at(i, minus)
+        return f_plus - f_minus, max(self.magnitude, m_plus, m_minus)
+
+    def noise(self, magnitude):
+        machine = np.finfo(self.out_dtype if self.out_dtype.kind == "f" else np.float64).eps
+        return NOISE_FACTOR * machine * magnitude
+
+
+def _default_eps(projected):
+    # Central differences: the best step is about cbrt(machine epsilon).
+    return 1e-7 if projected.out_dtype == np.float64 else 1e-3
+
+
+def _tolerances(dtype, rtol, atol, scale):
+    default_rtol, relative_atol = DEFAULT_TOLERANCES.get(np.dtype(dtype), (1e-5, 1e-6))
+    rtol = default_rtol if rtol is None else rtol
+    atol = relative_atol * scale if atol is None else atol
+    return rtol, atol
+
+
+def _steps(x, eps):
+    """Per-element steps scaled to the magnitude of each element and of the array."""
+    magnitude = np.abs(x)
+    typical = float(np.mean(magnitude)) if x.size else 1.0
+    scale = np.maximum(magnitude, typical)
+    scale = np.where((scale > 1e-30) & np.isfinite(scale), scale, 1.0)
+    return eps * scale
+
+
+def _compare(projected, i, x, analytic, setting, label):
+    """Compare one input's analytic derivative with differences; returns the relative error."""
+    if x.size == 0:
+        return 0.0
+    got = analytic.astype(np.float64)
+    if x.size <= ELEMENTWISE_LIMIT:
+        return _compare_elements(projected, i, x, got, setting, label)
+    return _compare_projections(projected, i, x, got, setting, label)
+
+
+def _numeric_elements(projected, i, eps, indices=None):
+    base = projected.xs[i]
+    steps = _steps(base, eps)
+    numeric = np.zeros(base.shape)
+    noise = np.zeros(base.shape)
+    for index in np.ndindex(base.shape) if indices is None else indices:
+        plus, minus = base.copy(), base.copy()
+        plus[index] += steps[index]
+        minus[index] -= steps[index]
+        width = plus[index] - minus[index]  # the step actually taken, after rounding
+        delta, magnitude = projected.difference(i, plus, minus)
+        numeric[index] = delta / width
+        noise[index] = projected.noise(magnitude) / width
+    return numeric, noise
+
+
+def _typical(x):
+    typical = float(np.mean(np.abs(x))) if x.size else 1.0
+    return typical if typical > 1e-30 and np.isfinite(typical) else 1.0
+
+
+def _derivative_scale(projected, i, largest):
+    """The size of derivative that matters: the largest one, or the average size
+    implied by the magnitude of the projected output (when all derivatives
+    vanish, rounding in the analytic side is judged against that)."""
+    x = projected.xs[i]
+    implied = projected.magnitude / (_typical(x) * max(x.size, 1))
+    return max(largest, implied if np.isfinite(implied) else 0.0)
+
+
+def _eps(projected, setting):
+    return _default_eps(projected) if setting.eps is None else setting.eps
+
+
+def _compare_elements(projected, i, x, got, setting, label):
+    eps = _eps(projected, setting)
+    numeric, noise = _numeric_elements(projected, i, eps)
+    scale = _derivative_scale(projected, i, max(_finite_max(numeric), setting.floors[i]))
+    rtol, atol = _tolerances(x.dtype, setting.rtol, setting.atol, scale)
+    error = np.abs(got - numeric)
+    bound = atol + rtol * np.abs(numeric) + noise
+    both_nan = np.isnan(got) & np.isnan(numeric)
+    bad = ~(error <= bound) & ~both_nan
+    if bad.any():
+        # Cancellation inside the function (1 - tanh(x)**2 near saturation)
+        # makes rounding noise larger than the estimate from the output's
+        # size. Differences with a 10x larger step expose it: where the two
+        # estimates disagree, that disagreement is allowed for. A wrong rule
+        # is wrong at every step, so it still fails.
+        indices = [index for index in np.ndindex(bad.shape) if bad[index]]
+        coarse, _ = _numeric_elements(projected, i, 10 * eps, indices)
+        spread = np.where(bad, np.abs(coarse - numeric), 0.0)
+        bad &= ~(error <= bound + spread)
+    relative = _relative(error[~both_nan], scale)
+    if bad.any():
+        excess = np.where(bad, np.nan_to_num(error - bound, nan=np.inf), -np.inf)
+        worst = np.unravel_index(int(np.argmax(excess)), x.shape)
+        raise AssertionError(
+            _report(setting, label, x, worst, got, numeric, error, scale, rtol, atol, noise)
         )
+    return relative
+
+
+def _compare_projections(projected, i, x, got, setting, label):
+    eps = _eps(projected, setting)
+    base = projected.xs[i]
+    scale = _steps(base, 1.0)
+    scale_used = _derivative_scale(projected, i, max(_finite_max(got), setting.floors[i]))
+    rtol, atol = _tolerances(x.dtype, setting.rtol, setting.atol, scale_used)
+    analytic_dirs, numeric_dirs, bounds = [], [], []
+    for _ in range(PROJECTIONS):
+        u = setting.rng.standard_normal(base.shape) * scale
+        delta, magnitude = projected.difference(i, base + eps * u, base - eps * u)
+        numeric_dirs.append(delta / (2 * eps))
+        analytic_dirs.append(float(np.sum(got * u)))
+        bounds.append(
+            atol * float(np.sum(np.abs(u)))
+            + rtol * (abs(numeric_dirs[-1]) + float(np.sum(np.abs(got * u))))
+            + projected.noise(magnitude) / eps
+        )
+    analytic_dirs, numeric_dirs = np.array(analytic_dirs), np.array(numeric_dirs)
+    error = np.abs(analytic_dirs - numeric_dirs)
+    if np.all(error <= np.array(bounds)):
+        typical_direction = scale_used * float(np.sum(scale)) / np.sqrt(base.size)
+        return _relative(error, max(_finite_max(numeric_dirs), typical_direction))
+    if x.size <= LOCALIZE_LIMIT:
+        # Find the element at fault; this raises unless the elementwise check passes.
+        _compare_elements(projected, i, x, got, setting, label)
+    raise AssertionError(
+        f"{setting.name}: {setting.what} with respect to argument {label} "
+        f"(shape {x.shape}, dtype {x.dtype}) disagrees with central finite differences "
+        f"along random directions u\n"
+        f"  analytic <grad, u>: {analytic_dirs.tolist()}\n"
+        f"  numeric  <grad, u>: {numeric_dirs.tolist()}\n"
+        f"  max abs error {error.max():.3e}; bounds {[f'{b:.3e}' for b in bounds]} "
+        f"(rtol={rtol:.1e}, atol={atol:.1e} per unit of |u|)"
+    )
+
+
+def _finite_max(a):
+    finite = np.abs(a[np.isfinite(a)])
+    return float(finite.max()) if finite.size else 0.0
+
+
+def _relative(error, scale):
+    if error.size == 0:
+        return 0.0
+    largest = float(np.max(error)) if np.all(np.isfinite(error)) else np.inf
+    if largest == 0.0:
+        return 0.0
+    return largest / scale if scale > 0 else np.inf
+
+
+def _report(setting, label, x, worst, got, numeric, error, scale, rtol, atol, noise):
+    index = tuple(int(j) for j in worst)
+    a, n = got[worst], numeric[worst]
+    element_relative = abs(a - n) / abs(n) if n != 0 else np.inf
+    finite = error[np.isfinite(error)]
+    max_abs = float(finite.max()) if finite.size == error.size else np.inf
+    hint = ""
+    if setting.k >= 2 and not np.any(got):
+        hint = (
+            "\n  the analytic derivative is exactly zero: does the VJP rule leave the tape "
+            "(np.asarray, .copy(), in-place writes, a raw-ndarray-only call)?"
+        )
+    return (
+        f"{setting.name}: {setting.what} with respect to argument {label} "
+        f"(shape {x.shape}, dtype {x.dtype}) disagrees with central finite differences\n"
+        f"  worst element {index}: analytic {float(a)!r}, numeric {float(n)!r} "
+        f"(relative error {element_relative:.3e})\n"
+        f"  max abs error {max_abs:.3e}; max error relative to the largest derivative "
+        f"({scale:.3e}): {_relative(error, scale):.3e}\n"
+        f"  tolerances: rtol={rtol:.1e}, atol={atol:.1e}, plus finite-difference noise up to "
+        f"{float(np.max(noise)):.1e}{hint}"
+    )
