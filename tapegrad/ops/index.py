@@ -38,7 +38,11 @@ def normalize_index(index):
     if kind is int or kind is slice:  # the hot path
         return index
     if kind is tuple:
-        return tuple(_normalize_part(part, copy=True) for part in index)
+        for part in index:
+            kind = type(part)
+            if not (kind is int or kind is slice or part is None or part is Ellipsis):
+                return tuple(_normalize_part(part, copy=True) for part in index)
+        return index
     return _normalize_part(index, copy=False)
 
 
@@ -100,7 +104,9 @@ def getitem(x, index):
 
 @getitem.defvjp
 def _getitem_vjp(g, ans, x, index):
-    return call_in_rule(scatter_add, g, index, np.shape(x)), None
+    if not isinstance(g, Tensor):  # first order: the hot path, no Tensor in sight
+        return _scatter_add(np.asarray(g), index, np.shape(x)), None
+    return scatter_add(g, index, np.shape(x)), None
 
 
 def _scatter_sample(rng, dtype):
@@ -113,15 +119,19 @@ def _scatter_sample(rng, dtype):
     return (g, index, shape), {}
 
 
-@primitive(nondiff=(1, 2), domain=Domain(sample=_scatter_sample))
-def scatter_add(values, index, shape):
-    """Zeros of ``shape`` with ``values`` added at ``index`` (repeats accumulate)."""
+def _scatter_add(values, index, shape):
     out = np.zeros(shape, dtype=values.dtype)
     if _may_repeat(index):
         np.add.at(out, index, values)
     else:
         out[index] = values
     return out
+
+
+@primitive(nondiff=(1, 2), domain=Domain(sample=_scatter_sample))
+def scatter_add(values, index, shape):
+    """Zeros of ``shape`` with ``values`` added at ``index`` (repeats accumulate)."""
+    return _scatter_add(values, index, shape)
 
 
 @scatter_add.defvjp
