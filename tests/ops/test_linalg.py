@@ -283,3 +283,29 @@ def test_linalg_namespace():
 def test_bad_arguments_raise(call, error):
     with pytest.raises(error):
         call(tg.tensor(np.eye(2), requires_grad=True))
+
+
+EDGES = [
+    ("norm-0d", lambda t: np.linalg.norm(t), np.full((), -3.0)),
+    ("norm-empty", lambda t: np.linalg.norm(t), np.zeros((0,))),
+    ("norm-empty-rows", lambda t: np.linalg.norm(t, axis=1), np.zeros((2, 0))),
+    ("det-0x0", lambda t: np.linalg.det(t), np.zeros((0, 0))),
+    ("inv-batch-0x0", lambda t: np.linalg.inv(t), np.zeros((2, 0, 0))),
+    ("trace-empty", lambda t: np.trace(t), np.zeros((0, 3))),
+    ("einsum-empty", lambda t: np.einsum("ij->", t), np.zeros((0, 3))),
+    ("tensordot-empty", lambda t: np.tensordot(t, np.ones((3, 2)), 1), np.zeros((0, 3))),
+    ("dot-empty", lambda t: np.dot(t, np.ones((3, 2))), np.zeros((0, 3))),
+]
+
+
+@pytest.mark.parametrize(("fun", "x"), [c[1:] for c in EDGES], ids=[c[0] for c in EDGES])
+def test_0d_and_size0_inputs(fun, x):
+    out = fun(tg.tensor(x, requires_grad=True))
+    expected = fun(x)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected)
+    _, vjp_fn = tg.vjp(fun, x)
+    (grad,) = vjp_fn(np.ones(out.shape))
+    assert np.shape(grad) == x.shape and np.all(np.isfinite(grad))
+    if x.size:
+        check_grads(fun, x, order=2)
