@@ -15,6 +15,7 @@ import sys
 import time
 
 from ..primitive import primitives
+from .gradcheck import error_text
 from .primitive_check import DEFAULT_MAX_EXAMPLES, check_primitive, import_builtins
 
 COLUMNS = ("primitive", "examples", "1st-order rel err", "2nd-order rel err", "result")
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
         try:
             import_module(spec)
         except Exception as error:
-            print(f"cannot import {spec!r}: {type(error).__name__}: {error}", file=sys.stderr)
+            print(f"cannot import {spec!r}: {error_text(error)}", file=sys.stderr)
             return 2
     selected = {
         name: prim

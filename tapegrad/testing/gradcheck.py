@@ -49,11 +49,12 @@ def check_grads(
 
     ``f`` takes the arguments (arrays or Tensors; float ones are
     differentiated, the others passed through) and returns a Tensor or array
-    of any shape (entries that are not finite at ``args`` are left out). ``eps`` is the relative step (default 1e-7, scaled to each
-    element's magnitude). ``rtol`` and ``atol`` default to values suited to
-    the arguments' dtype (``atol`` then scales with the largest derivative);
-    the estimated rounding noise of the differences is always allowed for.
-    ``name`` and ``argnames`` (one per argument) label the failure report.
+    of any shape (entries that are not finite at ``args`` are left out).
+    ``eps`` is the relative step (default 1e-7, scaled to each element's
+    magnitude). ``rtol`` and ``atol`` default to values suited to the
+    arguments' dtype (``atol`` then scales with the largest derivative); the
+    estimated rounding noise of the differences is always allowed for.
+    ``name`` and ``argnames`` (one label per argument) name them in the failure report.
 
     Raises AssertionError naming the argument, its shape and dtype, the worst
     element, analytic and numeric values, errors and tolerances. Returns
@@ -72,11 +73,17 @@ def check_grads(
             full[p] = x
         return f(*full)
 
-    labels = [p if argnames is None else f"{p} ({argnames[p]})" for p in positions]
+    labels = [p if argnames is None else argnames[p] for p in positions]
     worst = {}
     xs = [values[p] for p in positions]
     _check(fun, xs, labels, order, 1, eps, rtol, atol, seed, name, worst)
     return worst
+
+
+def error_text(error):
+    """``Type: message``, plus any notes (the engine notes which VJP rule raised)."""
+    notes = "".join(f"\n  {note}" for note in getattr(error, "__notes__", ()))
+    return f"{type(error).__name__}: {error}{notes}"
 
 
 def _value(arg):
@@ -112,7 +119,7 @@ def _check(fun, xs, labels, order, k, eps, rtol, atol, seed, name, worst, floors
         raise
     except Exception as error:
         raise AssertionError(
-            f"{name}: computing the {setting.what} failed: {type(error).__name__}: {error}"
+            f"{name}: computing the {setting.what} failed: {error_text(error)}"
         ) from error
     out = _value(out)
     if out.dtype.kind != "f":
@@ -128,8 +135,7 @@ def _check(fun, xs, labels, order, k, eps, rtol, atol, seed, name, worst, floors
         analytic = vjp_fn(cotangent)
     except Exception as error:
         raise AssertionError(
-            f"{name}: the backward pass for the {setting.what} raised "
-            f"{type(error).__name__}: {error}"
+            f"{name}: the backward pass for the {setting.what} raised {error_text(error)}"
         ) from error
     analytic = [_value(a) for a in analytic]
     _check_cotangent_types(name, k, xs, labels, analytic)

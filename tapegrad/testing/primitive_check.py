@@ -31,7 +31,7 @@ from hypothesis import seed as hypothesis_seed
 from ..functional import vjp
 from ..primitive import Primitive, primitives
 from ..tensor import Tensor
-from .gradcheck import check_grads
+from .gradcheck import check_grads, error_text
 from .strategies import DomainError, examples, input_spec
 
 DEFAULT_MAX_EXAMPLES = 25
@@ -120,7 +120,7 @@ def check_primitive(prim, max_examples=DEFAULT_MAX_EXAMPLES, *, order=None, seed
         raise
     except Exception as error:
         # An error outside the checks: the Domain's sample hook, or hypothesis itself.
-        report.failure = f"{prim.name}: drawing examples failed: {type(error).__name__}: {error}"
+        report.failure = f"{prim.name}: drawing examples failed: {error_text(error)}"
         failure = PrimitiveCheckError(report.failure, prim.name, "domain")
         failure.report = report
         raise failure from error
@@ -170,7 +170,7 @@ def _check_example(prim, spec, example, order, report):
         if reference is not None and _raises(reference, args, kwargs):
             report.rejected += 1  # numpy refuses this input too (max of nothing, ...)
             return
-        fail("forward", f"the forward raised {type(error).__name__}: {error}")
+        fail("forward", f"the forward raised {error_text(error)}")
     changed = _first_difference(snapshot, args)
     if changed is not None:
         fail("mutation", f"the forward wrote into its input {_name(names, changed)} in place")
@@ -226,9 +226,9 @@ def _check_example(prim, spec, example, order, report):
             argnames=argnames,
         )
     except AssertionError as error:
-        fail("gradient", str(error))
+        fail("gradient", str(error).removeprefix(f"{prim.name}: "))
     except Exception as error:
-        fail("gradient", f"checking derivatives raised {type(error).__name__}: {error}")
+        fail("gradient", f"checking derivatives raised {error_text(error)}")
     report.examples += 1
     for k, value in worst.items():
         report.worst[k] = max(report.worst.get(k, 0.0), value)
@@ -241,7 +241,7 @@ def _check_reference(prim, reference, args, kwargs, out, domain, fail):
         fail(
             "reference",
             f"the forward succeeded but its numpy reference {_callable_name(reference)} "
-            f"raised {type(error).__name__}: {error}",
+            f"raised {error_text(error)}",
         )
     if expected.shape != out.shape:
         fail(
@@ -279,7 +279,7 @@ def _check_cotangent_types(forward, values, out, argnames, fail):
         _, vjp_fn = vjp(forward, *values)
         cotangents = vjp_fn(np.ones(out.shape, dtype=out.dtype))
     except Exception as error:
-        fail("gradient", f"the backward pass raised {type(error).__name__}: {error}")
+        fail("gradient", f"the backward pass raised {error_text(error)}")
     for value, ct, label in zip(values, cotangents, argnames):
         ct = ct._data if isinstance(ct, Tensor) else np.asarray(ct)
         if ct.shape != value.shape or ct.dtype != value.dtype:
@@ -363,8 +363,8 @@ def describe(args, kwargs, names=()):
 
 def _short(value):
     if isinstance(value, np.ndarray):
-        if value.size <= 8:
-            body = np.array2string(value, separator=", ", precision=6)
+        if 0 < value.size <= 8:
+            body = " ".join(np.array2string(value, separator=", ", precision=6).split())
             return f"array({body}, dtype={value.dtype})"
         return f"<{value.dtype} array of shape {value.shape}>"
     if isinstance(value, tuple):
