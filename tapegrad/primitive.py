@@ -191,6 +191,10 @@ class Primitive:
 
     def fit_cotangent(self, ct, g, value):
         """Make ``ct`` match ``value`` in shape and dtype, or raise naming the rule."""
+        if type(ct) is Tensor and ct._node is None:
+            # A constant Tensor (a primitive called inside a first-order
+            # rule): its array is the cotangent.
+            ct = ct._data
         if type(ct) is Tensor:
             ct_data = ct._data
         else:
@@ -262,6 +266,8 @@ def _unbroadcast(ct, ct_shape, shape, name):
     )
     if axes:
         ct = np.sum(ct, axis=axes)
+        if type(ct) is not Tensor and type(ct) is not np.ndarray:
+            ct = np.asarray(ct)  # a full reduction gives a numpy scalar
     if np.shape(ct) != shape:
         ct = np.reshape(ct, shape)
     return ct

@@ -190,3 +190,17 @@ def test_residuals_reach_the_rule_and_are_rebuilt_under_create_graph():
     hessian_diag = tg.grad(lambda x: tg.sum(tg.grad(lambda z: tg.sum(prim(z)))(x)))(x0)
     np.testing.assert_allclose(hessian_diag, 4 * np.exp(2 * x0))
     assert seen[0] is False and True in seen
+
+
+def test_gradient_of_a_0d_input_is_an_ndarray():
+    x = tg.tensor(2.0, requires_grad=True)
+    tg.sum(x * np.ones(3)).backward()
+    assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad == 3.0
+
+
+def test_rule_calling_a_primitive_still_gives_an_ndarray_gradient():
+    prim = make(lambda x: x * 2.0, lambda g, ans, x: (tg.multiply(g, 2.0),))
+    x = tg.tensor(np.ones(3), requires_grad=True)
+    tg.sum(prim(x)).backward()
+    assert type(x.grad) is np.ndarray
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
