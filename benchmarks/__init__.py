@@ -1,0 +1,1 @@
+"""Benchmarks of tapegrad against hand-written numpy and peer engines (``run.py``)."""

@@ -1,0 +1,1 @@
+"""The workloads of the suite, one module each; ``run.py`` lists them in table order."""

@@ -1,0 +1,171 @@
+"""The benchmark suite still runs, and what it times still computes the right gradients.
+
+Every workload runs at a tiny size; tapegrad's gradients (and those of each
+installed peer) must agree with the hand-written numpy reference. No timing
+is asserted: timings live in benchmarks/README.md, never in tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import run  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
+    PEERS,
+    Impl,
+    Unavailable,
+    check_agreement,
+    peer_module,
+)
+from benchmarks.workloads import (  # noqa: E402
+    deep_chain,
+    many_small_params,
+    mlp_step,
+    tiny_chain,
+)
+
+BUILDERS = {
+    "tiny-chain": partial(tiny_chain.build, n_ops=40),
+    "deep-chain": partial(deep_chain.build, n_ops=400),
+    "many-small-params": partial(many_small_params.build, n_params=20),
+    "mlp-step float64": partial(mlp_step.build, np.float64, "smoke"),
+    "mlp-step float32": partial(mlp_step.build, np.float32, "smoke"),
+}
+TAPEGRAD_ENGINES = ("tapegrad", "tapegrad (elementary)")
+
+
+def _case(name, peers=()):
+    case = BUILDERS[name](peers=peers)
+    reference = case.impls["numpy"]
+    if isinstance(reference, Unavailable):
+        # Only mlp-step depends on something outside the engine (tg.nn).
+        assert name.startswith("mlp-step"), reference.reason
+        pytest.skip(reference.reason)
+    return case
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_tapegrad_gradients_match_the_numpy_reference(name):
+    case = _case(name)
+    grads = {"numpy": case.impls["numpy"].run()}
+    for engine in TAPEGRAD_ENGINES:
+        impl = case.impls.get(engine)
+        if impl is None:
+            continue
+        assert isinstance(impl, Impl), f"{name}: {engine} unavailable: {impl.reason}"
+        grads[engine] = impl.run()
+    assert "tapegrad" in grads
+    check_agreement(case, grads)
+    for engine, by_name in grads.items():
+        for key, grad in by_name.items():
+            assert np.all(np.isfinite(grad)), f"{name}: {engine} d/d{key} is not finite"
+            assert np.any(grad != 0), f"{name}: {engine} d/d{key} is all zero"
+
+
+def test_mlp_gradients_keep_the_parameter_dtype():
+    case = _case("mlp-step float32")
+    for engine in ("numpy", *TAPEGRAD_ENGINES):
+        for key, grad in case.impls[engine].run().items():
+            assert grad.dtype == np.float32, f"{engine} d/d{key} is {grad.dtype}"
+
+
+def test_a_second_step_gives_the_same_gradients():
+    # Leaves are long-lived across steps (as in training): the second step
+    # must not accumulate into the first step's .grad.
+    case = _case("many-small-params")
+    impl = case.impls["tapegrad"]
+    first = impl.run()
+    second = impl.run()
+    for key in first:
+        np.testing.assert_array_equal(first[key], second[key])
+
+
+def test_forward_only_measures_match_forward_and_backward():
+    case = _case("tiny-chain")
+    for engine in ("numpy", "tapegrad"):
+        out = case.impls[engine].forward()
+        value = float(out.item() if hasattr(out, "item") else out)
+        expected = float(
+            np.sum(tiny_chain.chain(np.random.default_rng(0).standard_normal(8), np.tanh, 40))
+        )
+        assert value == pytest.approx(expected, rel=1e-12), engine
+
+
+@pytest.mark.parametrize("peer", list(PEERS))
+@pytest.mark.parametrize(
+    "name", ["tiny-chain", "deep-chain", "many-small-params", "mlp-step float64"]
+)
+def test_installed_peers_compute_the_same_gradients(peer, name):
+    try:
+        peer_module(PEERS[peer])
+    except ImportError:
+        pytest.skip(f"{peer} not installed")
+    case = _case(name, peers=(peer,))
+    impl = case.impls[peer]
+    assert isinstance(impl, Impl), impl.reason
+    check_agreement(case, {"numpy": case.impls["numpy"].run(), peer: impl.run()})
+
+
+def test_agreement_check_catches_a_wrong_gradient():
+    case = _case("tiny-chain")
+    good = case.impls["numpy"].run()
+    bad = {"x": good["x"] * (1 + 1e-6)}
+    with pytest.raises(AssertionError, match="tapegrad d/dx differs"):
+        check_agreement(case, {"numpy": good, "tapegrad": bad})
+
+
+def test_masking_off_restores_the_flags():
+    import tapegrad as tg
+
+    before = {name: prim.elementwise for name, prim in tg.primitives().items()}
+    assert any(before.values())
+    with run.masking_off():
+        assert not any(prim.elementwise for prim in tg.primitives().values())
+    after = {name: prim.elementwise for name, prim in tg.primitives().items()}
+    assert after == before
+
+
+def test_run_py_prints_every_row():
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--smoke",
+            "--peers",
+            "none",
+            "--repeats",
+            "1",
+            "--warmup",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = done.stdout
+    assert "WRONG GRADIENT" not in table
+    for row in (
+        "| tiny-chain | forward (recording) |",
+        "| tiny-chain | forward+backward |",
+        "| mlp-step float64 |",
+        "| mlp-step float32 |",
+        "| deep-chain |",
+        "| many-small-params |",
+        "| memory (mlp-step float64) | peak RSS above baseline |",
+        "| memory (mlp-step float64) | tracemalloc peak |",
+    ):
+        assert row in table, f"missing row {row!r} in:\n{table}"
+    assert "OMP/OPENBLAS/MKL_NUM_THREADS=1" in table
+    assert "What the guards cost" in table
