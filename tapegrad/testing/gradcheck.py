@@ -39,6 +39,9 @@ DEFAULT_TOLERANCES = {
 # machine epsilons times the sum of the magnitudes of its terms.
 NOISE_FACTOR = 16.0
 
+# Derivative scale below which errors are reported as absolute ones.
+RELATIVE_FLOOR = 1e-8
+
 ORDER_NAMES = {1: "first-order derivative", 2: "second-order derivative (the VJP of the VJP)"}
 
 
@@ -344,12 +347,17 @@ def _finite_max(a):
 
 
 def _relative(error, scale):
+    """Largest error over the derivative scale: the figure reports and tables show.
+
+    Where every derivative vanishes (x**3 at 0) the differences still carry
+    truncation error; the floor keeps that from reading as a 100% error.
+    """
     if error.size == 0:
         return 0.0
     largest = float(np.max(error)) if np.all(np.isfinite(error)) else np.inf
     if largest == 0.0:
         return 0.0
-    return largest / scale if scale > 0 else np.inf
+    return largest / max(scale, RELATIVE_FLOOR)
 
 
 def _report(setting, label, x, worst, got, numeric, error, scale, rtol, atol, noise):
