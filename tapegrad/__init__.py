@@ -7,7 +7,10 @@
 array([2., 4.])
 """
 
-from . import linalg, nn, ops, optim
+from . import ops  # first: the Tensor operators bind to it
+
+# isort: split
+from . import linalg, nn, optim
 from .domain import Domain
 from .functional import grad, value_and_grad, vjp
 from .ops import *  # noqa: F403  (numpy names at top level: tg.exp, tg.sum, ...)
