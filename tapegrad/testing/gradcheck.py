@@ -375,6 +375,7 @@ def _report(setting, label, x, worst, got, numeric, error, scale, rtol, atol, no
     return (
         f"{setting.name}: {setting.what} with respect to argument {label} "
         f"(shape {x.shape}, dtype {x.dtype}) disagrees with central finite differences\n"
+        f"  (values are vector-Jacobian products with a fixed random cotangent)\n"
         f"  worst element {index}: analytic {float(a)!r}, numeric {float(n)!r} "
         f"(relative error {element_relative:.3e})\n"
         f"  max abs error {max_abs:.3e}; max error relative to the largest derivative "
