@@ -49,6 +49,7 @@ class Primitive:
         self.n_inputs, self.option_names = _split_signature(fun)
         self.name = name or fun.__name__
         self.vjp = None
+        self.rule_takes_needs = False
         self.domain = domain
         self.nondiff = frozenset(nondiff)
         self.elementwise = elementwise
@@ -66,9 +67,16 @@ class Primitive:
     def defvjp(self, rule):
         """Register ``rule(g, ans, *inputs, **kwargs) -> tuple of cotangents``.
 
-        Returns the rule, so it can be used as a decorator.
+        A rule that declares a keyword parameter ``needs_grad`` receives a
+        tuple of bools, one per input, and may return None for inputs that
+        need no gradient (a constant operand of a matmul). Returns the rule,
+        so it can be used as a decorator.
         """
         self.vjp = rule
+        try:
+            self.rule_takes_needs = "needs_grad" in inspect.signature(rule).parameters
+        except (TypeError, ValueError):
+            self.rule_takes_needs = False
         return rule
 
     # -- the hot path: forward --------------------------------------------
@@ -174,7 +182,10 @@ class Primitive:
 
     # -- the engine's side of backward --------------------------------------
 
-    def call_vjp(self, g, ans, values, kwargs, residuals):
+    def call_vjp(self, g, ans, values, kwargs, residuals, parents=None):
+        if self.rule_takes_needs:
+            needs = tuple(p is not None for p in parents) if parents else (True,) * len(values)
+            kwargs = {**kwargs, "needs_grad": needs}
         if self.residuals:
             cts = self.vjp(g, ans, *values, residuals=residuals, **kwargs)
         elif kwargs:

@@ -170,8 +170,8 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
                 raise RuntimeError(FREED_MESSAGE.format(name=prim.name, seq=node.sequence))
             if create_graph:
                 cts = _call_rule_on_tensors(node, g, Tensor)
-            elif node.kwargs or prim.residuals:
-                cts = prim.call_vjp(g, node.ans, values, node.kwargs, node.residuals)
+            elif node.kwargs or prim.residuals or prim.rule_takes_needs:
+                cts = prim.call_vjp(g, node.ans, values, node.kwargs, node.residuals, node.parents)
             else:  # the common case, without call_vjp's extra frame
                 cts = prim.vjp(g, node.ans, *values)
                 if type(cts) is not tuple or len(cts) != len(values):
@@ -217,7 +217,7 @@ def _call_rule_on_tensors(node, g, Tensor):
         g = wrap(np.asarray(g), None)
     # Rules rebuild their residuals from Tensor inputs, so the rebuilt values
     # are on the tape and the rule is differentiable again.
-    return node.primitive.call_vjp(g, ans, values, node.kwargs, None)
+    return node.primitive.call_vjp(g, ans, values, node.kwargs, None, node.parents)
 
 
 def _has_nan(array):

@@ -204,3 +204,23 @@ def test_rule_calling_a_primitive_still_gives_an_ndarray_gradient():
     tg.sum(prim(x)).backward()
     assert type(x.grad) is np.ndarray
     np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+
+
+def test_rule_declaring_needs_grad_is_told_which_inputs_need_one():
+    seen = []
+
+    def rule(g, ans, x, y, needs_grad):
+        seen.append(needs_grad)
+        return (g * y if needs_grad[0] else None), (g * x if needs_grad[1] else None)
+
+    prim = make(lambda x, y: x * y, rule)
+    x = tg.tensor([2.0], requires_grad=True)
+    c = tg.tensor([3.0])
+    tg.sum(prim(x, c)).backward()
+    tg.sum(prim(c, x)).backward()
+    assert seen == [(True, False), (False, True)]
+    np.testing.assert_array_equal(x.grad, [6.0])
+    second = tg.grad(lambda z: tg.sum(tg.grad(lambda w: tg.sum(prim(w, w * w)))(z)))(
+        np.array([2.0])
+    )
+    np.testing.assert_allclose(second, [6.0 * 2.0])  # d2/dw2 of w^3

@@ -46,9 +46,11 @@ def matmul(a, b):
 
 
 @matmul.defvjp
-def _matmul_vjp(g, ans, a, b):
+def _matmul_vjp(g, ans, a, b, needs_grad=(True, True)):
     # numpy promotes 1-D operands to matrices and drops the added axis; undo
     # that on the cotangent, then the engine sums any broadcast batch axes.
+    # A constant operand (the data in x @ W) gets no cotangent: that product
+    # is often the largest of the whole backward pass.
     a_vector, b_vector = np.ndim(a) == 1, np.ndim(b) == 1
     if a_vector and b_vector:
         return g * b, g * a
@@ -58,12 +60,15 @@ def _matmul_vjp(g, ans, a, b):
     if b_vector:
         g = np.expand_dims(g, -1)
         b = np.expand_dims(b, -1)
-    ga = np.matmul(g, _mT(b))
-    gb = np.matmul(_mT(a), g)
-    if a_vector:
-        ga = np.squeeze(ga, -2)
-    if b_vector:
-        gb = np.squeeze(gb, -1)
+    ga = gb = None
+    if needs_grad[0]:
+        ga = np.matmul(g, _mT(b))
+        if a_vector:
+            ga = np.squeeze(ga, -2)
+    if needs_grad[1]:
+        gb = np.matmul(_mT(a), g)
+        if b_vector:
+            gb = np.squeeze(gb, -1)
     return ga, gb
 
 
