@@ -17,6 +17,6 @@ __all__ = [
     *shape.__all__,
 ]
 
-from ..tensor import _bind_operators  # noqa: E402
+from ..tensor import _bind_operators
 
 _bind_operators()
