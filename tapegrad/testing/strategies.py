@@ -261,6 +261,7 @@ class InputSpec:
     nondiff: frozenset
     sample: Callable | None
     domain: Domain
+    takes_axis: bool = True  # whether a 'reduce' forward has an `axis` to draw
 
 
 def _choices(value):
@@ -273,13 +274,14 @@ def input_spec(prim_or_domain) -> InputSpec:
         domain, prim = prim_or_domain, None
         n = len(domain.inputs) if domain.sample is None else None
         names = tuple(f"x{i}" for i in range(n or 0))
-        label, nondiff = "domain", frozenset()
+        label, nondiff, takes_axis = "domain", frozenset(), True
     elif isinstance(prim_or_domain, Primitive):
         prim = prim_or_domain
         domain = prim.domain
         n = prim.n_inputs
         names = _input_names(prim.fun, n)
         label, nondiff = prim.name, prim.nondiff
+        takes_axis = _accepts(prim.fun, "axis")
         if domain is None:
             # The documented default: real arrays of one shared shape, one per input.
             domain = Domain(("real",) * (n if n is not None else 2))
@@ -289,7 +291,7 @@ def input_spec(prim_or_domain) -> InputSpec:
     options = {k: _choices(v) for k, v in domain.kwargs.items()}
     if domain.sample is not None:
         return InputSpec(label, n, names, (), {}, options, domain.shapes, domain.dtypes,
-                         nondiff, domain.sample, domain)  # fmt: skip
+                         nondiff, domain.sample, domain, takes_axis)  # fmt: skip
     kinds = list(domain.inputs)
     count = n if n is not None else len(kinds)
     if len(kinds) > count:
@@ -315,7 +317,15 @@ def input_spec(prim_or_domain) -> InputSpec:
     if any(k in MATRIX_KINDS for k in kinds) and family not in ("square",):
         family = "square"
     return InputSpec(label, n, names, tuple(kinds), positional, options, family,
-                     domain.dtypes, nondiff, None, domain)  # fmt: skip
+                     domain.dtypes, nondiff, None, domain, takes_axis)  # fmt: skip
+
+
+def _accepts(fun, name):
+    try:
+        parameters = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def _input_names(fun, n):
@@ -356,7 +366,7 @@ def _vocabulary_example(draw, spec, dtype):
     if spec.family == "reduce" and "axis" in spec.options:
         min_dims = _min_dims_for(spec.options["axis"])
     shapes_ = draw(family_shapes(spec.family, len(array_positions), min_dims=min_dims))
-    if spec.family == "reduce" and "axis" not in spec.options and shapes_:
+    if spec.family == "reduce" and "axis" not in spec.options and spec.takes_axis and shapes_:
         kwargs["axis"] = draw(axes(len(shapes_[0])))
     values = draw(value_arrays(kinds, shapes_, dtype))
     args = [None] * len(spec.kinds)

@@ -368,3 +368,18 @@ def test_the_report_is_attached_to_the_failure():
     error = failure(prim)
     assert error.report is not None and not error.report.passed
     assert error.report.failure == str(error)
+
+
+SAMPLED_DTYPES = set()
+
+
+def _recording_sample(rng, dtype):
+    SAMPLED_DTYPES.add(np.dtype(dtype))
+    return (rng.standard_normal(3).astype(dtype),), {}
+
+
+def test_dtypes_and_order_can_be_restricted():
+    prim = make(np.exp, _exp_vjp, domain=Domain(sample=_recording_sample), name="exp_copy")
+    report = check_primitive(prim, 10, seed=0, dtypes=("float32",), order=1)
+    assert {np.dtype(np.float32)} == SAMPLED_DTYPES
+    assert set(report.worst) == {1}

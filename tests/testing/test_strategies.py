@@ -221,3 +221,13 @@ def test_distinct_values_are_distinct_across_inputs():
         assert np.all(np.diff(both) >= 0.1)
 
     check()
+
+
+def _total(x, keepdims=False):
+    return np.sum(x, keepdims=keepdims)
+
+
+def test_no_axis_is_drawn_for_a_reduction_that_takes_none():
+    domain = Domain(("real",), shapes="reduce", kwargs={"keepdims": (True,)})
+    _, kwargs = draw_one(tst.examples(Primitive(_total, domain=domain)))
+    assert kwargs == {"keepdims": True}
