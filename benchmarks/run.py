@@ -422,7 +422,7 @@ def environment_lines(args):
 
     versions = peer_versions()
     lines.append(
-        f"- tapegrad {tapegrad.__version__}; peers: "
+        f"- tapegrad {tapegrad.__version__} ({_git_revision()}); peers: "
         + (", ".join(f"{k} {v}" for k, v in versions.items()) or "none installed")
     )
     lines.append(
@@ -430,6 +430,26 @@ def environment_lines(args):
         f"least 3 runs, at most {args.budget:g} s); gc on, collected before each run"
     )
     return lines
+
+
+def _git_revision():
+    """The commit measured, marked when the working tree differs from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", _ROOT, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", _ROOT, "status", "--porcelain", "--", "tapegrad"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "commit unknown"
+    return f"commit {commit}" + (" + uncommitted changes in tapegrad/" if dirty else "")
 
 
 def parse_args(argv=None):
