@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import importlib.metadata
 import importlib.util
 import statistics
 import time
