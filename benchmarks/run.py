@@ -13,20 +13,22 @@ from __future__ import annotations
 import os
 import sys
 
-# Thread counts must be fixed before numpy (or any BLAS) is imported.
 _THREADS = "1"
 for _i, _arg in enumerate(sys.argv):
     if _arg == "--threads" and _i + 1 < len(sys.argv):
         _THREADS = sys.argv[_i + 1]
     elif _arg.startswith("--threads="):
         _THREADS = _arg.split("=", 1)[1]
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = _THREADS
-os.environ.setdefault(
-    "XLA_FLAGS",
-    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=" + _THREADS,
-)
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+if __name__ == "__main__":
+    # Thread counts must be fixed before numpy (or any BLAS) is imported.
+    # Imported as a module (by the smoke test) it leaves the environment alone.
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = _THREADS
+    os.environ.setdefault(
+        "XLA_FLAGS",
+        "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=" + _THREADS,
+    )
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 # Benchmark the working tree's tapegrad, and import the workloads as a package.
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

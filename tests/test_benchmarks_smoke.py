@@ -26,6 +26,7 @@ from benchmarks.harness import (  # noqa: E402
     Unavailable,
     check_agreement,
     peer_module,
+    try_build,
 )
 from benchmarks.workloads import (  # noqa: E402
     deep_chain,
@@ -169,3 +170,23 @@ def test_run_py_prints_every_row():
         assert row in table, f"missing row {row!r} in:\n{table}"
     assert "OMP/OPENBLAS/MKL_NUM_THREADS=1" in table
     assert "What the guards cost" in table
+
+
+def test_a_missing_dependency_is_a_row_of_n_a(monkeypatch, capsys):
+    # While tg.nn is missing (or a peer is not installed) the suite still
+    # prints every row, naming what is missing, instead of stopping.
+    monkeypatch.setitem(sys.modules, "tapegrad.nn.functional", None)
+    case = mlp_step.build(np.float64, "smoke", peers=())
+    assert all(isinstance(impl, Unavailable) for impl in case.impls.values())
+    quick = ["--smoke", "--peers", "none", "--repeats", "1", "--warmup", "0"]
+    status = run.main([*quick, "--no-memory", "--no-guards", "--only", "mlp-step"])
+    assert status == 0
+    table = capsys.readouterr().out
+    assert table.count("n/a (tg.nn not available yet") >= 4
+    assert "| mlp-step float32 | forward+backward |" in table
+
+
+def test_a_missing_peer_is_unavailable_not_an_error():
+    unavailable = try_build(peer_module, "no_such_peer_engine")
+    assert isinstance(unavailable, Unavailable)
+    assert "no_such_peer_engine not installed" in unavailable.reason
