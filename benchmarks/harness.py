@@ -110,6 +110,10 @@ def peer_versions():
 # -- timing ---------------------------------------------------------------
 
 
+# Calls shorter than this get an untimed call first (see measure_interleaved).
+PRIME_BELOW = 0.1
+
+
 @dataclass
 class Timing:
     median: float  # seconds per call
@@ -128,27 +132,44 @@ def measure_interleaved(fns, *, repeats=7, warmup=2, budgets=None):
 
     The callables take turns, one call each per round, so that a change in
     machine load during the measurement (other processes, frequency) hits
-    every engine alike instead of skewing their ratios. The garbage
-    collector stays on (engines that make many small objects pay for it in
-    real use too) but each call starts from a collected heap, so one
-    engine's garbage is not charged to the next. ``budgets[key]`` (seconds)
-    caps the calls of a slow engine at what fits, with at least 3 samples.
+    every engine alike instead of skewing their ratios. ``budgets[key]``
+    (seconds) caps the calls of a slow engine at what fits, with at least 3
+    samples.
+
+    A call shorter than ``PRIME_BELOW`` seconds is preceded by an untimed
+    call of the same engine: after another engine's turn the caches hold
+    that engine's data, which slowed the 2 ms tiny-chain floor by a third.
+
+    The garbage collector stays on (engines that make many small objects pay
+    for their collections, as in real use), but what exists before timing
+    (imported peers, the inputs) is frozen out of its reach, and each call
+    starts from a collected heap. Without the freeze, a full collection
+    before each call walks the peers' large heaps (JAX, PyTorch) and leaves
+    the caches cold: that slowed the 2 ms numpy floor of tiny-chain by up to
+    50% and compressed every ratio to it.
     """
     budgets = budgets or {}
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     samples = {key: [] for key in fns}
-    for _ in range(repeats):
-        for key, fn in fns.items():
-            taken = samples[key]
-            budget = budgets.get(key)
-            if budget is not None and len(taken) >= 3 and sum(taken) > budget:
-                continue
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            taken.append(time.perf_counter() - start)
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(repeats):
+            for key, fn in fns.items():
+                taken = samples[key]
+                budget = budgets.get(key)
+                if budget is not None and len(taken) >= 3 and sum(taken) > budget:
+                    continue
+                if not taken or taken[-1] < PRIME_BELOW:
+                    fn()  # re-warm the caches the other engines' turns evicted
+                gc.collect()
+                start = time.perf_counter()
+                fn()
+                taken.append(time.perf_counter() - start)
+    finally:
+        gc.unfreeze()
     return {key: Timing(statistics.median(taken), taken) for key, taken in samples.items()}
 
 
