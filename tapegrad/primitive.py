@@ -42,6 +42,7 @@ class Primitive:
         domain=None,
         nondiff=(),
         elementwise=False,
+        zero_preserving=False,
         residuals=False,
         numpy=None,
     ):
@@ -50,9 +51,15 @@ class Primitive:
         self.name = name or fun.__name__
         self.vjp = None
         self.rule_takes_needs = False
+        # unary() skips the general bookkeeping: only for plain one-input forwards.
+        self.unary_ok = not nondiff and not residuals
         self.domain = domain
         self.nondiff = frozenset(nondiff)
         self.elementwise = elementwise
+        # The engine's NaN probe (see fit_cotangent) is pointless for a rule
+        # that maps a zero cotangent to exactly zero whatever the inputs are
+        # (add: g; where: a selection of g).
+        self.probes_nan = elementwise and not zero_preserving
         self.residuals = residuals
         self.numpy = numpy
         self.__doc__ = fun.__doc__
@@ -82,6 +89,8 @@ class Primitive:
     # -- the hot path: forward --------------------------------------------
 
     def __call__(self, *args, **kwargs):
+        if len(args) == 1 and not kwargs and self.unary_ok and type(args[0]) is Tensor:
+            return self.unary(args[0])  # tg.tanh(x): the common case, fast
         if self.n_inputs is not None and len(args) > self.n_inputs:
             args, kwargs = self._options_by_name(args, kwargs)
         values = list(args)
@@ -122,10 +131,7 @@ class Primitive:
                 ans = ans.copy()  # a view of caller memory must not back a Tensor
             return _new_tensor(ans, None)
         if self.vjp is None:
-            raise NotImplementedError(
-                f"primitive {self.name!r} has no VJP rule: register one with "
-                f"@{self.name}.defvjp before differentiating through it"
-            )
+            self._missing_rule()
         node = Node(self, tuple(parents), tuple(values), kwargs, ans, residuals)
         return _new_tensor(ans, node)
 
@@ -140,6 +146,8 @@ class Primitive:
         node = x._node
         if node is None or not grad_mode.enabled:
             return _new_tensor(ans, None)
+        if self.vjp is None:
+            self._missing_rule()
         return _new_tensor(ans, Node(self, (node,), (x._data,), _NO_OPTIONS, ans))
 
     def binary(self, x, y):
@@ -161,8 +169,16 @@ class Primitive:
             ans = np.asarray(ans)
         if (x_node is None and y_node is None) or not grad_mode.enabled:
             return _new_tensor(ans, None)
+        if self.vjp is None:
+            self._missing_rule()
         node = Node(self, (x_node, y_node), (x_value, y_value), _NO_OPTIONS, ans)
         return _new_tensor(ans, node)
+
+    def _missing_rule(self):
+        raise NotImplementedError(
+            f"primitive {self.name!r} has no VJP rule: register one with "
+            f"@{self.name}.defvjp before differentiating through it"
+        )
 
     def _options_by_name(self, args, kwargs):
         # np.sum(x, 0) passes axis positionally; the rule must see it as an
@@ -212,7 +228,7 @@ class Primitive:
             if type(ct) is not np.ndarray:
                 ct = np.asarray(ct)
             ct_data = ct
-        if self.elementwise and ct_data.shape == np.shape(g):
+        if self.probes_nan and ct_data.shape == np.shape(g):
             ct = _zero_where_unused(ct, ct_data, g)
         shape = np.shape(value)
         if ct_data.shape != shape:
@@ -290,7 +306,9 @@ def primitive(fun=None, **options):
     Options: ``domain`` (a :class:`tapegrad.Domain`, used by tapegrad.testing),
     ``nondiff`` (positions of inputs that never get a gradient: indices, axes,
     flags), ``elementwise`` (output element i depends only on input element i,
-    after broadcasting), ``residuals`` (``fun`` returns ``(ans, residuals)`` and
+    after broadcasting; the engine then makes a zero cotangent contribute
+    exactly zero), ``zero_preserving`` (an elementwise rule that already
+    does: it returns g or a selection of g), ``residuals`` (``fun`` returns ``(ans, residuals)`` and
     the rule gets ``residuals=`` : None when it must rebuild them from Tensor
     inputs under ``create_graph``), ``numpy`` (numpy callables that dispatch
     here when given Tensors), ``name``.

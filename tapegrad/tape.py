@@ -178,15 +178,17 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
                     prim.call_vjp(g, node.ans, values, node.kwargs, None)  # raises
             if not retain_graph:
                 node.values = node.ans = node.residuals = None
-            elementwise = prim.elementwise
+            probes_nan = prim.probes_nan
             for parent, value, ct in zip(node.parents, values, cts):
                 if parent is None or ct is None:
                     continue
+                if type(ct) is not ndarray and type(ct) is not Tensor:
+                    ct = np.asarray(ct)  # 0-d ufunc results are numpy scalars
                 if type(ct) is ndarray and ct.shape == value.shape and ct.dtype == value.dtype:
                     # The common case, inlined: nothing to unbroadcast or cast.
-                    if elementwise:
+                    if probes_nan:
                         # _has_nan, inlined: this runs once per elementwise node.
-                        nan_probe = ct.dot(ct) if ct.ndim == 1 else vdot(ct, ct)
+                        nan_probe = ct.dot(ct) if ct.ndim <= 1 else vdot(ct, ct)
                         if nan_probe != nan_probe:
                             ct = prim.fit_cotangent(ct, g, value)
                 else:

@@ -29,7 +29,19 @@ _LN10 = math.log(10.0)
 
 
 def _elementwise(numpy_func, domain, **options):
-    return primitive(numpy=numpy_func, domain=domain, elementwise=True, **options)
+    register = primitive(numpy=numpy_func, domain=domain, elementwise=True, **options)
+    ufunc = numpy_func[0] if isinstance(numpy_func, tuple) else numpy_func
+
+    def decorate(forward):
+        prim = register(forward)
+        if isinstance(ufunc, np.ufunc) and ufunc.__name__ == forward.__name__:
+            # The forward is that ufunc call and nothing else: run the ufunc
+            # itself, one Python frame less on the per-op path. The Python
+            # function still gives the primitive its signature and docs.
+            prim.fun = ufunc
+        return prim
+
+    return decorate
 
 
 def _is_python_scalar(value):
@@ -41,7 +53,7 @@ def _is_python_scalar(value):
 # -- arithmetic ----------------------------------------------------------------
 
 
-@_elementwise(np.add, BINARY)
+@_elementwise(np.add, BINARY, zero_preserving=True)
 def add(x, y):
     return np.add(x, y)
 
@@ -51,7 +63,7 @@ def _add_vjp(g, ans, x, y):
     return g, g
 
 
-@_elementwise(np.subtract, BINARY)
+@_elementwise(np.subtract, BINARY, zero_preserving=True)
 def subtract(x, y):
     return np.subtract(x, y)
 
@@ -68,7 +80,9 @@ def multiply(x, y):
 
 @multiply.defvjp
 def _multiply_vjp(g, ans, x, y):
-    return g * y, g * x
+    # x * 0.9: the Python number is never differentiated, skip its product.
+    gx = None if _is_python_scalar(x) else g * y
+    return gx, (None if _is_python_scalar(y) else g * x)
 
 
 @_elementwise((np.divide, np.true_divide), Domain(("real", "nonzero"), shapes="broadcast"))
@@ -85,7 +99,7 @@ def _divide_vjp(g, ans, x, y):
 true_divide = divide
 
 
-@_elementwise(np.negative, REAL)
+@_elementwise(np.negative, REAL, zero_preserving=True)
 def negative(x):
     return np.negative(x)
 
@@ -95,7 +109,7 @@ def _negative_vjp(g, ans, x):
     return (-g,)
 
 
-@_elementwise(np.positive, REAL)
+@_elementwise(np.positive, REAL, zero_preserving=True)
 def positive(x):
     return np.positive(x)
 
@@ -566,7 +580,13 @@ def _where_sample(rng, dtype):
     return (rng.random(shape) > 0.5, x, y), {}
 
 
-@primitive(numpy=np.where, nondiff=(0,), domain=Domain(sample=_where_sample), elementwise=True)
+@primitive(
+    numpy=np.where,
+    nondiff=(0,),
+    domain=Domain(sample=_where_sample),
+    elementwise=True,
+    zero_preserving=True,
+)
 def where(condition, x, y):
     return np.where(condition, x, y)
 
