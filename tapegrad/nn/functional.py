@@ -110,8 +110,8 @@ def affine(x, w, b):
 
 
 @affine.defvjp
-def _affine_vjp(g, ans, x, w, b):
-    return layers.affine_backward(g, (x, w, b))
+def _affine_vjp(g, ans, x, w, b, needs_grad=(True, True, True)):
+    return layers.affine_backward(g, (x, w, b), need_dx=needs_grad[0])
 
 
 @primitive(domain=Domain(("kinkfree",), reference=_relu_reference), elementwise=True)

@@ -132,10 +132,14 @@ def affine_forward(x, w, b):
     return out, (x, w, b)
 
 
-def affine_backward(dout, cache):
-    """``(dx, dw, db)`` shaped like ``x``, ``w``, ``b``."""
+def affine_backward(dout, cache, need_dx=True):
+    """``(dx, dw, db)`` shaped like ``x``, ``w``, ``b``.
+
+    ``need_dx=False`` skips ``dx`` (returned as None): for the input layer it
+    is the largest product of the whole backward pass, and nobody reads it.
+    """
     x, w, _ = cache
-    dx = np.reshape(dout @ np.transpose(w), np.shape(x))
+    dx = np.reshape(dout @ np.transpose(w), np.shape(x)) if need_dx else None
     dw = np.transpose(np.reshape(x, (np.shape(x)[0], np.shape(w)[0]))) @ dout
     db = np.sum(dout, axis=0)
     return dx, dw, db

@@ -165,9 +165,9 @@ def test_rules_call_the_layers_backward(monkeypatch, primitive, backward_name):
     calls = []
     original = getattr(layers, backward_name)
 
-    def counting(*args):
+    def counting(*args, **kwargs):
         calls.append(backward_name)
-        return original(*args)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(layers, backward_name, counting)
     case = {"affine": "affine", "relu": "relu", "batchnorm_op": "batchnorm_train"}.get(
@@ -311,3 +311,16 @@ def test_domain_samples_pass_second_order_checks(name, dtype):
         second = np.asarray(f(*[args[i] for i in floats]))
         np.testing.assert_array_equal(first, second)  # repeated calls agree
         check_grads(f, *[args[i] for i in floats], order=2)
+
+
+def test_affine_skips_dx_for_a_constant_input_and_keeps_dw_db():
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+    wt, bt = tg.tensor(w, requires_grad=True), tg.tensor(b, requires_grad=True)
+    tg.sum(functional.affine(x, wt, bt) ** 2).backward()
+    out = x @ w + b
+    np.testing.assert_allclose(wt.grad, x.T @ (2 * out))
+    np.testing.assert_allclose(bt.grad, (2 * out).sum(0))
+    _, _, db = tg.nn.layers.affine_backward(2 * out, (x, w, b), need_dx=False)
+    assert tg.nn.layers.affine_backward(2 * out, (x, w, b), need_dx=False)[0] is None
+    np.testing.assert_allclose(db, bt.grad)
