@@ -195,17 +195,17 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
                     ct = prim.fit_cotangent(ct, g, value)
                 pending = parent.cotangent
                 parent.cotangent = ct if pending is None else pending + ct
-    except Exception as error:
+    except BaseException as error:
         # Say which rule was running: the traceback alone shows only numpy.
         prim = node.primitive if node is not None else None
         if prim is not None and hasattr(error, "add_note"):
             error.add_note(f"(raised during backward, in the VJP rule of {prim.name!r})")
+        for node in nodes:  # leave no stale cotangents for the next backward
+            node.cotangent = None
         raise
     finally:
         np.seterr(**floating_point)
         grad_mode.enabled = saved_mode
-        for node in nodes:  # after an error, leave no stale cotangents behind
-            node.cotangent = None
     if targets is not None:
         return [collected.get(t) for t in targets]
     return None
