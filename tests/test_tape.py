@@ -227,3 +227,20 @@ def test_inplace_keeps_dtype():
     w = tg.tensor(np.ones(2, dtype=np.float32))
     w += np.ones(2)  # float64 operand
     assert w.dtype == np.float32
+
+
+def test_error_in_a_rule_leaves_no_stale_cotangents():
+    from tapegrad.primitive import Primitive
+
+    def broken_rule(g, ans, x):
+        raise ArithmeticError("boom")
+
+    broken = Primitive(lambda x: x * 1.0, name="broken")
+    broken.defvjp(broken_rule)
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    shared = x * 3.0
+    with pytest.raises(ArithmeticError) as info:
+        tg.sum(broken(shared) + shared).backward()
+    assert any("broken" in note for note in info.value.__notes__)
+    tg.sum(shared * 2.0).backward()
+    np.testing.assert_allclose(x.grad, [6.0, 6.0])  # nothing left over from the failed pass
