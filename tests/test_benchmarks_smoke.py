@@ -128,12 +128,34 @@ def test_agreement_check_catches_a_wrong_gradient():
 def test_masking_off_restores_the_flags():
     import tapegrad as tg
 
-    before = {name: prim.elementwise for name, prim in tg.primitives().items()}
+    def flags():
+        return {
+            (name, flag): getattr(prim, flag)
+            for name, prim in tg.primitives().items()
+            for flag in run.MASKING_FLAGS
+            if hasattr(prim, flag)
+        }
+
+    before = flags()
     assert any(before.values())
     with run.masking_off():
-        assert not any(prim.elementwise for prim in tg.primitives().values())
-    after = {name: prim.elementwise for name, prim in tg.primitives().items()}
-    assert after == before
+        assert not any(flags().values())
+    assert flags() == before
+
+
+def test_masking_off_really_turns_the_masking_off():
+    # where(x > 0, sqrt(x), 0) at x = 0: masked, the gradient is 0; without
+    # the masking it is NaN (0 * inf), as in the peer engines. If the engine
+    # renames its switch, this fails instead of the guard table lying.
+    import tapegrad as tg
+
+    def masked_sqrt(x):
+        return tg.sum(tg.where(x > 0, x**0.5, 0.0))
+
+    x0 = np.array([0.0, 4.0])
+    assert np.array_equal(tg.grad(masked_sqrt)(x0), [0.0, 0.25])
+    with run.masking_off():
+        assert np.isnan(tg.grad(masked_sqrt)(x0)[0])
 
 
 def test_run_py_prints_every_row():
