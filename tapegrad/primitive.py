@@ -99,21 +99,16 @@ class Primitive:
         writeable_constants = None
         nondiff = self.nondiff
         for i, arg in enumerate(args):
-            if type(arg) is Tensor:
+            if isinstance(arg, Tensor):
                 values[i] = arg._data
                 if arg._node is not None and i not in nondiff:
                     parents[i] = arg._node
                     recording = True
             elif type(arg) is np.ndarray and arg.flags.writeable:
-                # The caller may change this array later; see _protect below.
+                # The caller may change this array later (handled below).
                 if writeable_constants is None:
                     writeable_constants = []
                 writeable_constants.append(i)
-            elif isinstance(arg, Tensor):  # a subclass: slower path
-                values[i] = arg._data
-                if arg._node is not None and i not in nondiff:
-                    parents[i] = arg._node
-                    recording = True
         recording = recording and grad_mode.enabled
         if recording and writeable_constants is not None:
             # A rule may save this array; copy it so that a later in-place
