@@ -259,12 +259,13 @@ class Tensor:
                 f"{what}: result of shape {result._data.shape} cannot be stored in a "
                 f"tensor of shape {self._data.shape}"
             )
-        data = result._data
-        if data.dtype != self._data.dtype:
-            data = data.astype(self._data.dtype)
+        if result._data.dtype != self._data.dtype:
+            # numpy's in-place rule: the target keeps its dtype (and the cast
+            # is recorded, so the node's output matches the new values).
+            result = _ops.astype(result, self._data.dtype)
         if result._node is not None:
             self._node = result._node
-        self._data = data
+        self._data = result._data
         return self
 
     def __setitem__(self, index, value):

@@ -244,3 +244,13 @@ def test_error_in_a_rule_leaves_no_stale_cotangents():
     assert any("broken" in note for note in info.value.__notes__)
     tg.sum(shared * 2.0).backward()
     np.testing.assert_allclose(x.grad, [6.0, 6.0])  # nothing left over from the failed pass
+
+
+def test_inplace_with_a_wider_operand_records_the_cast():
+    x = tg.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    y = x * 2.0
+    y += tg.tensor(np.array([0.5, 1.5]), requires_grad=True)  # float64 operand
+    assert y.dtype == np.float32
+    tg.sum(y * y).backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, 2 * 2 * np.array([2.5, 3.5]))
