@@ -347,6 +347,11 @@ def _transpose(self, *axes):
     return np.transpose(self, axes or None)
 
 
+def _copy(self):
+    """A new Tensor with the same values, on the tape (like ``torch.clone``)."""
+    return np.copy(self)
+
+
 def _flatten(self):
     return np.ravel(self)
 
@@ -358,6 +363,7 @@ def _astype(self, dtype, copy=True):
 Tensor.reshape = _reshape
 Tensor.transpose = _transpose
 Tensor.flatten = _flatten
+Tensor.copy = _copy
 Tensor.astype = _astype
 
 

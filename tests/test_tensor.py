@@ -116,3 +116,14 @@ def test_comparisons_return_plain_arrays():
     mask = x > 0
     assert type(mask) is np.ndarray and mask.dtype == bool
     np.testing.assert_array_equal(mask, [True, False])
+
+
+def test_copy_is_recorded_and_independent_of_rebinding():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.copy()
+    z = np.copy(x)
+    assert y is not x and y.requires_grad and isinstance(z, tg.Tensor)
+    y[0] = 10.0  # rebinding y leaves x alone
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+    tg.sum(y * z).backward()
+    np.testing.assert_array_equal(x.grad, [10.0, 2.0 * 2.0])  # loss = 10 x0 + x1^2
