@@ -67,6 +67,11 @@ class Primitive:
         self.__name__ = self.name
         self.__qualname__ = getattr(fun, "__qualname__", self.name)
         self.__module__ = getattr(fun, "__module__", None)
+        # Fast paths for operators and one-argument calls: plain functions
+        # closed over this primitive, so Tensor.__mul__ can be the function
+        # itself (no extra frame).
+        self.unary = _make_unary(self)
+        self.binary = _make_binary(self)
 
     def __repr__(self):
         return f"<tapegrad primitive {self.name}>"
@@ -128,45 +133,6 @@ class Primitive:
         if self.vjp is None:
             self._missing_rule()
         node = Node(self, tuple(parents), tuple(values), kwargs, ans, residuals)
-        return _new_tensor(ans, node)
-
-    # Operators (x * 2.0, x @ w, -x) come here: no kwargs, Tensor or Python
-    # scalar operands. Anything else takes the general __call__.
-    def unary(self, x):
-        if type(x) is not Tensor:
-            return self(x)
-        ans = self.fun(x._data)
-        if type(ans) is not np.ndarray:
-            ans = np.asarray(ans)
-        node = x._node
-        if node is None or not grad_mode.enabled:
-            return _new_tensor(ans, None)
-        if self.vjp is None:
-            self._missing_rule()
-        return _new_tensor(ans, Node(self, (node,), (x._data,), _NO_OPTIONS, ans))
-
-    def binary(self, x, y):
-        tx, ty = type(x), type(y)
-        if tx is Tensor:
-            x_value, x_node = x._data, x._node
-        elif tx is float or tx is int:
-            x_value, x_node = x, None
-        else:
-            return self(x, y)
-        if ty is Tensor:
-            y_value, y_node = y._data, y._node
-        elif ty is float or ty is int:
-            y_value, y_node = y, None
-        else:
-            return self(x, y)
-        ans = self.fun(x_value, y_value)
-        if type(ans) is not np.ndarray:
-            ans = np.asarray(ans)
-        if (x_node is None and y_node is None) or not grad_mode.enabled:
-            return _new_tensor(ans, None)
-        if self.vjp is None:
-            self._missing_rule()
-        node = Node(self, (x_node, y_node), (x_value, y_value), _NO_OPTIONS, ans)
         return _new_tensor(ans, node)
 
     def _missing_rule(self):
@@ -238,6 +204,60 @@ class Primitive:
                 )
             ct = ct.astype(dtype)
         return ct
+
+
+def _make_unary(prim):
+    def unary(x):
+        """``prim(x)`` for a Tensor ``x`` and no options (``tg.tanh(x)``, ``-x``)."""
+        if type(x) is not Tensor:
+            return prim(x)
+        ans = prim.fun(x._data)
+        if type(ans) is not np.ndarray:
+            ans = np.asarray(ans)
+        node = x._node
+        out = object.__new__(Tensor)  # _new_tensor, inlined on the hot path
+        out._data, out.grad = ans, None
+        if node is None or not grad_mode.enabled:
+            out._node = None
+        else:
+            if prim.vjp is None:
+                prim._missing_rule()
+            out._node = Node(prim, (node,), (x._data,), _NO_OPTIONS, ans)
+        return out
+
+    return unary
+
+
+def _make_binary(prim):
+    def binary(x, y):
+        """``prim(x, y)`` for Tensor or Python-number operands (``x * 2.0``)."""
+        tx, ty = type(x), type(y)
+        if tx is Tensor:
+            x_value, x_node = x._data, x._node
+        elif tx is float or tx is int:
+            x_value, x_node = x, None
+        else:
+            return prim(x, y)
+        if ty is Tensor:
+            y_value, y_node = y._data, y._node
+        elif ty is float or ty is int:
+            y_value, y_node = y, None
+        else:
+            return prim(x, y)
+        ans = prim.fun(x_value, y_value)
+        if type(ans) is not np.ndarray:
+            ans = np.asarray(ans)
+        out = object.__new__(Tensor)  # _new_tensor, inlined on the hot path
+        out._data, out.grad = ans, None
+        if (x_node is None and y_node is None) or not grad_mode.enabled:
+            out._node = None
+        else:
+            if prim.vjp is None:
+                prim._missing_rule()
+            out._node = Node(prim, (x_node, y_node), (x_value, y_value), _NO_OPTIONS, ans)
+        return out
+
+    return binary
 
 
 def _split_signature(fun):

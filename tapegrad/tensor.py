@@ -424,13 +424,6 @@ def _inplace(name, call):
     return method
 
 
-def _unary(call):
-    def method(self):
-        return call(self)
-
-    return method
-
-
 def _bind_operators():
     for dunder, name in _OPERATORS.items():
         op = getattr(_ops, name, None)
@@ -438,13 +431,14 @@ def _bind_operators():
             call = _unsupported(name)
         else:
             call = getattr(op, "binary", op)
-        setattr(Tensor, f"__{dunder}__", _forward(call))
+        # binary is a plain function, so it can be the method itself.
+        setattr(Tensor, f"__{dunder}__", call if hasattr(op, "binary") else _forward(call))
         if dunder not in ("lt", "le", "gt", "ge", "eq", "ne"):
             setattr(Tensor, f"__r{dunder}__", _reflected(call))
             setattr(Tensor, f"__i{dunder}__", _inplace(name, call))
     for dunder, name in (("neg", "negative"), ("abs", "absolute")):
         op = getattr(_ops, name, None)
-        setattr(Tensor, f"__{dunder}__", _unsupported(name) if op is None else _unary(op.unary))
+        setattr(Tensor, f"__{dunder}__", _unsupported(name) if op is None else op.unary)
 
 
 def _pos(self):
