@@ -198,8 +198,8 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     except BaseException as error:
         # Say which rule was running: the traceback alone shows only numpy.
         prim = node.primitive if node is not None else None
-        if prim is not None and hasattr(error, "add_note"):
-            error.add_note(f"(raised during backward, in the VJP rule of {prim.name!r})")
+        if prim is not None:
+            _add_note(error, f"(raised during backward, in the VJP rule of {prim.name!r})")
         for node in nodes:  # leave no stale cotangents for the next backward
             node.cotangent = None
         raise
@@ -220,6 +220,13 @@ def _call_rule_on_tensors(node, g, Tensor):
     # Rules rebuild their residuals from Tensor inputs, so the rebuilt values
     # are on the tape and the rule is differentiable again.
     return node.primitive.call_vjp(g, ans, values, node.kwargs, None, node.parents)
+
+
+def _add_note(error, note):
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+    else:  # Python 3.10: the attribute PEP 678 defines, without the display
+        error.__notes__ = [*getattr(error, "__notes__", ()), note]
 
 
 def _has_nan(array):
