@@ -11,6 +11,8 @@ import numpy as np
 
 from ..domain import Domain
 from ..primitive import implements, primitive
+from ..tape import no_grad
+from ..tensor import Tensor
 
 REAL = Domain(("real",))
 POSITIVE = Domain(("positive",))
@@ -581,17 +583,30 @@ def _where_sample(rng, dtype):
 
 
 @primitive(
-    numpy=np.where,
+    name="where",
     nondiff=(0,),
-    domain=Domain(sample=_where_sample),
+    domain=Domain(sample=_where_sample, reference=np.where),
     elementwise=True,
     zero_preserving=True,
 )
-def where(condition, x, y):
+def _where(condition, x, y):
     return np.where(condition, x, y)
 
 
-@where.defvjp
+_NOT_GIVEN = object()
+
+
+@implements(np.where)
+def where(condition, x=_NOT_GIVEN, y=_NOT_GIVEN):
+    """``np.where(condition, x, y)``; ``where(condition)`` is ``nonzero`` (plain arrays)."""
+    if x is not _NOT_GIVEN and y is not _NOT_GIVEN:
+        return _where(condition, x, y)
+    if x is _NOT_GIVEN and y is _NOT_GIVEN:
+        return np.nonzero(condition._data if isinstance(condition, Tensor) else condition)
+    raise ValueError("where: either both or neither of x and y should be given")
+
+
+@_where.defvjp
 def _where_vjp(g, ans, condition, x, y):
     # The unselected branch gets an exact 0 cotangent; the engine then keeps a
     # NaN or inf partial there (log(0), sqrt'(0)) from reaching the gradient.
@@ -601,17 +616,31 @@ def _where_vjp(g, ans, condition, x, y):
 
 @primitive(
     nondiff=(1,),
+    name="astype",
     domain=Domain(("real", "any"), kwargs={"dtype": (np.dtype(np.float64), np.dtype(np.float32))}),
     elementwise=True,
 )
-def astype(x, dtype):
-    """``x.astype(dtype)``: the gradient is cast back to x's dtype by the engine."""
+def _astype(x, dtype):
+    """A cast between float dtypes: the gradient is cast back to x's dtype by the engine."""
     return x.astype(dtype)
 
 
-@astype.defvjp
+@_astype.defvjp
 def _astype_vjp(g, ans, x, dtype):
     return g, None
+
+
+def astype(x, dtype):
+    """``x.astype(dtype)``. A cast to an integer or bool dtype is a constant.
+
+    Rounding to integers is piecewise constant: its derivative is 0, not the
+    identity, and an integer tensor cannot carry a gradient anyway.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return _astype(x, dtype)
+    with no_grad():
+        return _astype(x, dtype)
 
 
 # -- neural-network staples (no numpy equivalent) ------------------------------------

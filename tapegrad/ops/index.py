@@ -11,6 +11,7 @@ import numpy as np
 
 from ..domain import Domain
 from ..primitive import implements, primitive
+from ..tape import no_grad
 from ..tensor import Tensor
 
 
@@ -49,8 +50,14 @@ def normalize_index(index):
 def _normalize_part(part, copy):
     if isinstance(part, Tensor):
         return part._data  # never written in place
-    if isinstance(part, list):
-        return np.asarray(part)
+    if isinstance(part, (list, tuple)):
+        # numpy reads a sequence inside an index as an integer (or boolean)
+        # array; as an array, repeated entries are seen by the rules (a
+        # tuple left as is would scatter its repeats without adding them).
+        array = np.asarray(part)
+        if array.size == 0 and array.dtype.kind == "f":
+            array = array.astype(np.intp)  # x[[]] selects nothing, as numpy's
+        return array
     if copy and type(part) is np.ndarray and part.flags.writeable:
         return part.copy()
     return part
@@ -175,7 +182,13 @@ def _setitem_reference(x, index, value):
 )
 def _setitem(x, index, value):
     out = x.copy()
-    out[index] = value
+    try:
+        out[index] = value
+    except ValueError as error:
+        # numpy names the shapes it tried to broadcast, not the operation.
+        raise ValueError(
+            f"x[index] = value: {error} (x has shape {x.shape}, value has shape {np.shape(value)})"
+        ) from None
     return out
 
 
@@ -219,6 +232,11 @@ def setitem(x, index, value):
     """
     if isinstance(value, list):
         value = np.asarray(value)
+    dtype = x.dtype if isinstance(x, (Tensor, np.ndarray)) else np.result_type(x)
+    if dtype.kind not in "fc":
+        # Writing into an integer array rounds the value: a constant.
+        with no_grad():
+            return _setitem(x, normalize_index(index), value)
     return _setitem(x, normalize_index(index), value)
 
 

@@ -42,7 +42,10 @@ def _restore(value, shape, axes, keepdims):
     domain=Domain(("real", "real"), shapes="matmul"),
 )
 def matmul(a, b):
-    return np.matmul(a, b)
+    try:
+        return np.matmul(a, b)
+    except ValueError as error:
+        raise ValueError(f"matmul of shapes {np.shape(a)} and {np.shape(b)}: {error}") from None
 
 
 @matmul.defvjp
@@ -352,9 +355,32 @@ def det(a):
 
 @det.defvjp
 def _det_vjp(g, ans, a):
-    # d det(A) = det(A) tr(A^-1 dA): needs A nonsingular (inv raises otherwise).
+    # d det(A) = tr(adj(A) dA), and adj(A) = det(A) A^-1 when A is invertible.
+    if isinstance(a, np.ndarray):
+        try:
+            inverse = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            # A singular matrix still has a cofactor matrix (the gradient).
+            return (np.reshape(g, (*np.shape(g), 1, 1)) * _cofactors(a),)
+    else:
+        inverse = np.linalg.inv(a)  # recording a derivative: A must be invertible
     scale = np.reshape(g * ans, (*np.shape(g), 1, 1))
-    return (scale * _mT(np.linalg.inv(a)),)
+    return (scale * _mT(inverse),)
+
+
+def _cofactors(a):
+    """The cofactor matrix adj(A)^T, singular A included (ndarrays only).
+
+    With A = U diag(s) V^T, adj(A)^T = det(U) det(V) U diag(prod of the
+    other singular values) V^T: no division by a zero singular value.
+    """
+    u, s, vh = np.linalg.svd(a)
+    n = s.shape[-1]
+    others = np.ones_like(s)
+    for i in range(n):
+        others[..., i] = np.prod(np.delete(s, i, axis=-1), axis=-1)
+    signs = np.linalg.det(u) * np.linalg.det(vh)
+    return signs[..., None, None] * np.matmul(u * others[..., None, :], vh)
 
 
 def _logabsdet_reference(a):

@@ -44,6 +44,12 @@ def _reduced_count(shape, axis):
     return math.prod(shape[a] for a in normalize_axis(axis, len(shape)))
 
 
+def rounds_to_integers(dtype):
+    """True when a ``dtype=`` option makes the result integer (or bool): then
+    the elements are rounded first, a piecewise constant step with no gradient."""
+    return dtype is not None and np.dtype(dtype).kind not in "fc"
+
+
 def _no_out(name, out):
     if out is not None:
         raise TypeError(
@@ -123,6 +129,8 @@ def sum(x, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001  (num
 
 @sum.defvjp
 def _sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    if dtype is not None and rounds_to_integers(dtype):
+        return (None,)
     return (np.broadcast_to(restore_reduced(g, np.shape(x), axis, keepdims), np.shape(x)),)
 
 
@@ -134,6 +142,8 @@ def mean(x, axis=None, dtype=None, out=None, keepdims=False):
 
 @mean.defvjp
 def _mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    if rounds_to_integers(dtype):
+        return (None,)
     shape = np.shape(x)
     g = restore_reduced(g, shape, axis, keepdims) / _reduced_count(shape, axis)
     return (np.broadcast_to(g, shape),)
@@ -147,6 +157,8 @@ def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 @var.defvjp
 def _var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    if rounds_to_integers(dtype):
+        return (None,)
     shape = np.shape(x)
     # numpy's division: an empty group gives inf (then an empty gradient), not an exception.
     scale = restore_reduced(g, shape, axis, keepdims) * 2.0 / (_reduced_count(shape, axis) - ddof)
@@ -161,6 +173,8 @@ def std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 @std.defvjp
 def _std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    if rounds_to_integers(dtype):
+        return (None,)
     shape = np.shape(x)
     # Where std is exactly 0 every centered element is 0 too: dividing by 1
     # instead gives gradient 0 there (like linalg.norm at 0), not 0 / 0.
@@ -182,6 +196,8 @@ def prod(x, axis=None, dtype=None, out=None, keepdims=False):
 
 @prod.defvjp
 def _prod_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    if rounds_to_integers(dtype):
+        return (None,)
     # d prod / d x_i is the product of the other elements: ans / x_i unless
     # some element is 0; then products of the elements before and after i.
     shape = np.shape(x)
@@ -306,6 +322,8 @@ def _cumsum_grad(g, ans, x, axis):
 
 @cumsum.defvjp
 def _cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
+    if rounds_to_integers(dtype):
+        return (None,)
     return _scan_vjp(_cumsum_grad, g, ans, x, axis)
 
 
@@ -352,6 +370,8 @@ def _cumprod_grad_by_rows(g, x, axis):
 
 @cumprod.defvjp
 def _cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
+    if rounds_to_integers(dtype):
+        return (None,)
     return _scan_vjp(_cumprod_grad, g, ans, x, axis)
 
 

@@ -15,6 +15,7 @@ from ..domain import Domain
 from ..primitive import implements, primitive
 from ..tensor import Tensor
 from .index import _setitem, getitem, take
+from .reduce import rounds_to_integers
 
 
 def _random_shape(rng, low=0, high=4, max_ndim=3):
@@ -67,6 +68,11 @@ def reshape(x, shape=None, order="C", *, copy=None):
 
 @reshape.defvjp
 def _reshape_vjp(g, ans, x, shape=None, order="C", copy=None):
+    if order == "A":
+        # 'A' read x in its memory order; g has its own layout, so name
+        # the order the forward used.
+        data = x._data if isinstance(x, Tensor) else x
+        order = "F" if data.flags.f_contiguous and not data.flags.c_contiguous else "C"
     return (np.reshape(g, np.shape(x), order=order),)
 
 
@@ -254,6 +260,8 @@ def _concatenate(*arrays, axis=0, dtype=None, casting="same_kind"):
 
 @_concatenate.defvjp
 def _concatenate_vjp(g, ans, *arrays, axis=0, dtype=None, casting="same_kind"):
+    if rounds_to_integers(dtype):  # casting="unsafe" to integers: piecewise constant
+        return (None,) * len(arrays)
     axis = int(axis) % np.ndim(ans)
     lead = (slice(None),) * axis
     cts = []
@@ -286,11 +294,21 @@ def _stack_reference(*arrays, axis=0, dtype=None, casting="same_kind"):
 
 @primitive(name="stack", domain=Domain(sample=_stack_sample, reference=_stack_reference))
 def _stack(*arrays, axis=0, dtype=None, casting="same_kind"):
-    return np.stack(arrays, axis=axis, dtype=dtype, casting=casting)
+    try:
+        return np.stack(arrays, axis=axis, dtype=dtype, casting=casting)
+    except ValueError:
+        shapes = [np.shape(a) for a in arrays]
+        if len(set(shapes)) > 1:  # numpy's message names no shape
+            raise ValueError(
+                f"stack: all input arrays must have the same shape, got shapes {shapes}"
+            ) from None
+        raise
 
 
 @_stack.defvjp
 def _stack_vjp(g, ans, *arrays, axis=0, dtype=None, casting="same_kind"):
+    if rounds_to_integers(dtype):
+        return (None,) * len(arrays)
     lead = (slice(None),) * (int(axis) % np.ndim(ans))
     return tuple(g[(*lead, i)] for i in range(len(arrays)))
 

@@ -395,3 +395,39 @@ def test_every_elementwise_primitive_is_marked_elementwise():
     mine = [p for p in tg.primitives().values() if p.__module__ == elementwise.__name__]
     assert len(mine) >= 45
     assert all(p.elementwise for p in mine), [p.name for p in mine if not p.elementwise]
+
+
+# -- casts to integers, one-argument where (regressions) ---------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_a_cast_to_an_integer_dtype_is_a_constant(dtype):
+    # Rounding is piecewise constant: the gradient through it is 0, not the
+    # identity (a recorded cast once passed the cotangent straight back).
+    x = np.array([1.5, 2.5, 0.0])
+    y = tg.tensor(x, requires_grad=True).astype(dtype)
+    assert y.dtype == dtype and not y.requires_grad
+    np.testing.assert_array_equal(y.data, x.astype(dtype))
+    grad = tg.grad(lambda t: tg.sum(t.astype(dtype) * t))(x)
+    np.testing.assert_array_equal(grad, x.astype(dtype).astype(float))
+
+
+def test_a_float_cast_is_still_recorded():
+    t = tg.tensor(np.ones(2), requires_grad=True)
+    assert tg.astype(t, np.float32).requires_grad
+    assert t.astype("float32").dtype == np.float32
+
+
+def test_where_with_only_a_condition_is_nonzero():
+    cond = np.array([[1.0, 0.0], [0.0, 2.0]])
+    for where in (np.where, tg.where):
+        result = where(tg.tensor(cond, requires_grad=True))
+        assert len(result) == 2
+        for got, expected in zip(result, np.nonzero(cond)):
+            assert type(got) is np.ndarray
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_where_with_one_branch_is_an_error():
+    with pytest.raises(ValueError, match="both or neither"):
+        np.where(tg.tensor(np.ones(2)) > 0, tg.tensor(np.ones(2), requires_grad=True))

@@ -32,6 +32,11 @@ INDICES = {
     "bool-row-mask": np.array([True, False, False, True]),
     "bool-and-slice": (np.array([False, True, True, False]), slice(None, 3)),
     "0d-bool": True,
+    # A sequence inside a tuple is an index array to numpy: its repeats accumulate.
+    "tuple-in-tuple": ((3, 0, 3),),
+    "tuple-and-list": ((1, 1), [4, 4]),
+    "empty-list": [],
+    "empty-list-in-tuple": (slice(None), []),
 }
 
 
@@ -130,6 +135,8 @@ SETS = {
     "bool-mask": (MASK, ()),
     "bool-mask-values": (MASK, (int(MASK.sum()),)),
     "ellipsis": ((Ellipsis, 0), (4,)),
+    "repeated-tuple-in-tuple": (((0, 2, 0),), (3, 5)),
+    "repeated-tuples": (((1, 1), (3, 3)), (2,)),
 }
 
 
@@ -213,3 +220,28 @@ def _augmented(x):
     y = x * 1.0
     y[1:] += x[:2] * x[:2]
     return y
+
+
+def test_repeated_entries_of_a_sequence_index_accumulate():
+    # x[((0, 0, 1),)] is x[np.array([0, 0, 1])]; the tuple was once scattered
+    # with plain assignment, so row 0 got one share instead of two.
+    grad = tg.grad(lambda t: tg.sum(t[((0, 0, 1),)]))(np.zeros((3, 2)))
+    np.testing.assert_array_equal(grad, [[2.0, 2.0], [1.0, 1.0], [0.0, 0.0]])
+
+
+def test_a_wrong_shaped_value_names_the_assignment_and_the_shapes():
+    y = tg.tensor(np.zeros((2, 3)), requires_grad=True) * 1.0
+    with pytest.raises(ValueError, match=r"x\[index\] = value.*\(2, 3\).*\(2,\)"):
+        y[0] = tg.tensor(np.ones(2), requires_grad=True)
+
+
+def test_assigning_into_an_integer_tensor_rounds_and_carries_no_gradient():
+    x = tg.tensor(np.array([1.75, 2.5]), requires_grad=True)
+    y = tg.tensor(np.zeros(2, dtype=np.int64))
+    y[0] = x[0]
+    assert y.dtype == np.int64 and not y.requires_grad
+    np.testing.assert_array_equal(y.data, [1, 0])
+    grad = tg.grad(lambda t: tg.sum(tg.setitem(np.zeros(2, dtype=np.int64), 0, t[0]) * t))(
+        np.array([1.75, 2.5])
+    )
+    np.testing.assert_array_equal(grad, [1.0, 0.0])  # only the factor t, not through the cast

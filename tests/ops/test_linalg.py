@@ -309,3 +309,44 @@ def test_0d_and_size0_inputs(fun, x):
     assert np.shape(grad) == x.shape and np.all(np.isfinite(grad))
     if x.size:
         check_grads(fun, x, order=2)
+
+
+# -- regressions found by the op audit -------------------------------------------------------
+
+
+def _det_by_differences(a, eps=1e-6):
+    grad = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        step = np.zeros_like(a)
+        step[i] = eps
+        grad[i] = (np.sum(np.linalg.det(a + step)) - np.sum(np.linalg.det(a - step))) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        np.array([[1.0, 2.0], [2.0, 4.0]]),
+        np.zeros((3, 3)),
+        np.diag([0.0, 2.0, 3.0]),
+        np.array([[[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]], 2.0 * np.eye(3)]),
+    ],
+    ids=["rank-1", "zero", "diagonal-rank-2", "batch-with-one-singular"],
+)
+def test_det_of_a_singular_matrix_has_the_cofactor_gradient(a):
+    # The gradient of det is the cofactor matrix, singular or not; it once
+    # raised LinAlgError from inverting A in the rule.
+    grad = tg.grad(lambda t: tg.sum(np.linalg.det(t)))(a)
+    np.testing.assert_allclose(grad, _det_by_differences(a), atol=1e-8)
+
+
+def test_det_of_a_rank_one_matrix_by_hand():
+    grad = tg.grad(np.linalg.det)(np.array([[1.0, 2.0], [2.0, 4.0]]))
+    np.testing.assert_allclose(grad, [[4.0, -2.0], [-2.0, 1.0]], atol=1e-12)
+
+
+def test_matmul_of_mismatched_shapes_names_both():
+    a = tg.tensor(np.ones((2, 3)), requires_grad=True)
+    for call in (tg.matmul, np.matmul, np.dot, lambda x, y: x @ y):
+        with pytest.raises(ValueError, match=r"matmul of shapes \(2, 3\) and \(4, 5\)"):
+            call(a, np.ones((4, 5)))

@@ -241,3 +241,19 @@ def test_size_zero_reductions_give_size_zero_gradients():
     for op in (tg.sum, tg.prod, tg.cumsum, tg.cumprod):
         grad = tg.grad(lambda t, f=op: tg.sum(f(t, axis=0)))(empty)
         assert grad.shape == (0, 3)
+
+
+@pytest.mark.parametrize(
+    "reduce",
+    [np.sum, np.mean, np.prod, np.cumsum, np.cumprod, np.var, np.std],
+    ids=["sum", "mean", "prod", "cumsum", "cumprod", "var", "std"],
+)
+def test_an_integer_dtype_rounds_first_so_there_is_no_gradient(reduce):
+    # np.sum(x, dtype=int) sums the rounded elements: piecewise constant. The
+    # rules once passed the cotangent through as if there were no rounding.
+    x = np.array([1.5, 2.25, 3.75])
+
+    def f(t):
+        return tg.sum(reduce(t, dtype=np.int64) * 1.0) + tg.sum(t * 0.0)
+
+    np.testing.assert_array_equal(tg.grad(f)(x), [0.0, 0.0, 0.0])

@@ -201,3 +201,35 @@ def test_pad_rejects_a_constant_that_needs_a_gradient():
     c = tg.tensor(1.0, requires_grad=True)
     with pytest.raises(TypeError, match="constant_values"):
         np.pad(x, 1, constant_values=c)
+
+
+# -- regressions found by the op audit -------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(6,), (3, 2), (1, 6)])
+def test_reshape_order_a_of_a_fortran_array(shape):
+    # order='A' reads a Fortran-ordered input in Fortran order; the rule once
+    # reshaped the (C-ordered) cotangent with 'A' too, in the other order.
+    x = np.arange(6.0).reshape(2, 3)
+    weights = np.random.default_rng(3).standard_normal(shape)
+
+    def f(a):
+        return np.reshape(a.T, shape, order="A") * weights
+
+    np.testing.assert_array_equal(f(tg.tensor(x)).data, f(x))
+    check_grads(f, x, order=2)
+
+
+@pytest.mark.parametrize("join", [np.concatenate, np.stack], ids=["concatenate", "stack"])
+def test_joining_into_an_integer_dtype_carries_no_gradient(join):
+    x = np.array([1.5, 0.75])
+
+    def f(t):
+        return tg.sum(join([t, t], dtype=np.int64, casting="unsafe") * 1.0)
+
+    np.testing.assert_array_equal(tg.grad(f)(x), [0.0, 0.0])
+
+
+def test_stack_of_different_shapes_names_them():
+    with pytest.raises(ValueError, match=r"stack.*\(2, 3\).*\(3, 2\)"):
+        np.stack([tg.tensor(np.ones((2, 3)), requires_grad=True), np.ones((3, 2))])
