@@ -673,6 +673,42 @@ def _softplus_vjp(g, ans, x):
 
 abs = absolute  # noqa: A001  (numpy's name)
 
+
+# -- real-valued aliases: Tensors are real, so these are recorded identities ------------------
+
+
+def _real_only(name, x):
+    dtype = np.result_type(x)
+    if dtype.kind == "c":
+        raise TypeError(f"{name}: tapegrad differentiates real arrays only, got {dtype}")
+
+
+@implements(np.conjugate)
+def conjugate(x, out=None):
+    """``np.conjugate`` (``np.conj``, ``Tensor.conj``) of a real array: itself."""
+    _real_only("conjugate", x)
+    if out is not None:
+        raise TypeError("np.conjugate(..., out=...) on a Tensor: tensors are immutable")
+    return positive(x)
+
+
+@implements(np.real)
+def real(val):
+    """``np.real`` of a real array: itself."""
+    _real_only("real", val)
+    return positive(val)
+
+
+@implements(np.fabs)
+def fabs(x, out=None):
+    """``np.fabs``: ``absolute`` (the same values and convention at 0)."""
+    if out is not None:
+        raise TypeError("np.fabs(..., out=...) on a Tensor: tensors are immutable")
+    return absolute(x)
+
+
+conj = conjugate
+
 __all__ = [
     "add",
     "subtract",
@@ -713,6 +749,10 @@ __all__ = [
     "arctanh",
     "absolute",
     "abs",
+    "fabs",
+    "conjugate",
+    "conj",
+    "real",
     "maximum",
     "minimum",
     "fmax",

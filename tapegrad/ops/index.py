@@ -300,4 +300,20 @@ def take_along_axis(arr, indices, axis=-1):
     return getitem(arr, tuple(parts))
 
 
-__all__ = ["getitem", "scatter_add", "setitem", "take", "take_along_axis"]
+@implements(np.sort)
+def sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """``np.sort``: ``take_along_axis`` of ``argsort``, so each sorted element's
+    cotangent goes back to where it came from (between tied elements, to the
+    one argsort puts there, as PyTorch's sort).
+    """
+    if order is not None:
+        raise TypeError("sort: `order` (fields of structured arrays) is not supported on Tensors")
+    if axis is None:
+        a = np.ravel(a)
+        axis = 0
+    data = a._data if isinstance(a, Tensor) else np.asarray(a)
+    positions = np.argsort(data, axis=axis, kind=kind, stable=stable)
+    return take_along_axis(a, positions, axis=axis)
+
+
+__all__ = ["getitem", "scatter_add", "setitem", "take", "take_along_axis", "sort"]

@@ -431,3 +431,24 @@ def test_where_with_only_a_condition_is_nonzero():
 def test_where_with_one_branch_is_an_error():
     with pytest.raises(ValueError, match="both or neither"):
         np.where(tg.tensor(np.ones(2)) > 0, tg.tensor(np.ones(2), requires_grad=True))
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [np.conj, np.conjugate, np.real, np.fabs, tg.conj, tg.real, tg.fabs],
+    ids=["np.conj", "np.conjugate", "np.real", "np.fabs", "tg.conj", "tg.real", "tg.fabs"],
+)
+def test_real_valued_aliases_are_recorded(fun):
+    # Tensor.conj() existed as a method but np.conjugate had no rule, so it
+    # raised on any tensor that required grad.
+    x = draw("nonzero", (2, 3))
+    np.testing.assert_array_equal(fun(tg.tensor(x, requires_grad=True)).data, fun(x))
+    check_grads(lambda t: fun(t) * t, x, order=2)
+
+
+def test_conj_method_and_complex_input():
+    x = draw("real", (3,), np.float32)
+    t = tg.tensor(x, requires_grad=True)
+    assert t.conj().dtype == np.float32 and t.conjugate().requires_grad
+    with pytest.raises(TypeError, match="real arrays only"):
+        tg.conj(np.array([1j]))

@@ -245,3 +245,21 @@ def test_assigning_into_an_integer_tensor_rounds_and_carries_no_gradient():
         np.array([1.75, 2.5])
     )
     np.testing.assert_array_equal(grad, [1.0, 0.0])  # only the factor t, not through the cast
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"axis": 0}, {"axis": None}, {"kind": "stable"}])
+def test_sort_values_and_gradients(kwargs):
+    x = _x()
+    expected = np.sort(x, **kwargs)
+    out = np.sort(tg.tensor(x, requires_grad=True), **kwargs)
+    np.testing.assert_array_equal(out.data, expected)
+    weights = np.arange(expected.size, dtype=float).reshape(expected.shape)
+    check_grads(lambda t: np.sort(t, **kwargs) * weights, x, order=2)
+
+
+def test_sort_routes_each_cotangent_to_its_source_ties_by_argsort():
+    x = np.array([2.0, 1.0, 2.0, 0.5])
+    weights = np.array([1.0, 2.0, 3.0, 4.0])
+    grad = tg.grad(lambda t: tg.sum(np.sort(t, kind="stable") * weights))(x)
+    # sorted: 0.5 (from 3), 1.0 (from 1), 2.0 (from 0), 2.0 (from 2): stable order
+    np.testing.assert_array_equal(grad, [3.0, 2.0, 4.0, 1.0])
