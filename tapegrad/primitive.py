@@ -14,7 +14,7 @@ import inspect
 import numpy as np
 
 from .domain import Domain
-from .tape import Node, _has_nan, grad_mode
+from .tape import Node, _add_note, _has_nan, grad_mode
 from .tensor import Tensor, _new_tensor
 
 _REGISTRY: dict[str, Primitive] = {}
@@ -120,13 +120,19 @@ class Primitive:
             # change by the caller cannot alter the gradient.
             for i in writeable_constants:
                 values[i] = values[i].copy()
-        if self.residuals:
-            ans, residuals = self.fun(*values, **kwargs)
-        else:
-            ans, residuals = self.fun(*values, **kwargs), None
+        try:
+            if self.residuals:
+                ans, residuals = self.fun(*values, **kwargs)
+            else:
+                ans, residuals = self.fun(*values, **kwargs), None
+        except Exception as error:
+            self._name_in(error, values)
+            raise
         if type(ans) is not np.ndarray:
             ans = np.asarray(ans)
-        if not recording:
+        if not recording or ans.dtype.kind != "f":
+            # An integer or bool result (a cast, a dtype= option) is a
+            # constant: rounding has no gradient, and int tensors carry none.
             if writeable_constants is not None and ans.base is not None:
                 ans = ans.copy()  # a view of caller memory must not back a Tensor
             return _new_tensor(ans, None)
@@ -134,6 +140,15 @@ class Primitive:
             self._missing_rule()
         node = Node(self, tuple(parents), tuple(values), kwargs, ans, residuals)
         return _new_tensor(ans, node)
+
+    def _name_in(self, error, values):
+        # numpy's message often names no operation ("operands could not be
+        # broadcast together"); say which primitive and which input shapes.
+        shapes = ", ".join(str(np.shape(v)) for v in values)
+        _add_note(
+            error,
+            f"(in the forward of tapegrad primitive {self.name!r}, inputs of shapes {shapes})",
+        )
 
     def _missing_rule(self):
         raise NotImplementedError(
@@ -211,7 +226,11 @@ def _make_unary(prim):
         """``prim(x)`` for a Tensor ``x`` and no options (``tg.tanh(x)``, ``-x``)."""
         if type(x) is not Tensor:
             return prim(x)
-        ans = prim.fun(x._data)
+        try:
+            ans = prim.fun(x._data)
+        except Exception as error:
+            prim._name_in(error, (x._data,))
+            raise
         if type(ans) is not np.ndarray:
             ans = np.asarray(ans)
         node = x._node
@@ -244,7 +263,11 @@ def _make_binary(prim):
             y_value, y_node = y, None
         else:
             return prim(x, y)
-        ans = prim.fun(x_value, y_value)
+        try:
+            ans = prim.fun(x_value, y_value)
+        except Exception as error:
+            prim._name_in(error, (x_value, y_value))
+            raise
         if type(ans) is not np.ndarray:
             ans = np.asarray(ans)
         out = object.__new__(Tensor)  # _new_tensor, inlined on the hot path

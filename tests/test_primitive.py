@@ -224,3 +224,25 @@ def test_rule_declaring_needs_grad_is_told_which_inputs_need_one():
         np.array([2.0])
     )
     np.testing.assert_allclose(second, [6.0 * 2.0])  # d2/dw2 of w^3
+
+
+def test_an_integer_result_is_a_constant():
+    x = tg.tensor([1.5, 2.5], requires_grad=True)
+    total = tg.sum(x, dtype=np.int64)
+    assert total.dtype == np.int64 and not total.requires_grad
+    assert not x.astype(np.int32).requires_grad
+
+
+@pytest.mark.parametrize(
+    "forward",
+    [
+        lambda x, c: x + c,  # operator fast path
+        lambda x, c: tg.add(x, c),  # general call
+        lambda x, c: np.add(x, c),  # numpy protocol
+    ],
+)
+def test_forward_errors_name_the_primitive_and_the_shapes(forward):
+    x = tg.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError) as info:
+        forward(x, tg.tensor(np.ones(4)))
+    assert any("'add'" in n and "(2, 3), (4,)" in n for n in info.value.__notes__)
