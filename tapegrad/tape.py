@@ -188,7 +188,11 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
                     # The common case, inlined: nothing to unbroadcast or cast.
                     if probes_nan:
                         # _has_nan, inlined: this runs once per elementwise node.
-                        nan_probe = ct.dot(ct) if ct.ndim <= 1 else vdot(ct, ct)
+                        ndim = ct.ndim
+                        if ndim == 0:
+                            nan_probe = ct.item()  # a Python float: the cheapest probe
+                        else:
+                            nan_probe = ct.dot(ct) if ndim == 1 else vdot(ct, ct)
                         if nan_probe != nan_probe:
                             ct = prim.fit_cotangent(ct, g, value)
                 else:
@@ -232,6 +236,9 @@ def _add_note(error, note):
 def _has_nan(array):
     # The sum of squares is NaN exactly when some element is NaN; one BLAS
     # pass, much cheaper than isnan(array).any() on small arrays.
+    if array.ndim == 0:
+        value = array.item()
+        return value != value
     square_sum = array.dot(array) if array.ndim == 1 else np.vdot(array, array)
     return square_sum != square_sum
 

@@ -254,3 +254,13 @@ def test_inplace_with_a_wider_operand_records_the_cast():
     tg.sum(y * y).backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad, 2 * 2 * np.array([2.5, 3.5]))
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+def test_zero_cotangent_masks_nan_partials_for_every_rank(shape):
+    # The engine's NaN probe takes a different route for 0-d, 1-d and n-d.
+    x0 = np.zeros(shape)
+    g = tg.grad(lambda x: tg.sum(tg.where(x > 0, tg.sqrt(x), 0.0)))(x0)
+    np.testing.assert_array_equal(g, np.zeros(shape))
+    g = tg.grad(lambda x: tg.sum(tg.sqrt(x)))(x0)  # an unmasked kink stays infinite
+    assert np.all(np.isinf(g))
