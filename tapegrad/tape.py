@@ -141,6 +141,8 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     nodes = _reachable(roots)
     target_set = None if targets is None else set(targets)
     collected = {}
+    # ids of arrays that leaves (or the caller) hold: never hand one out twice.
+    handed_out = {id(c) for c in cotangents}
     for root, cotangent in zip(roots, cotangents):
         root.cotangent = _accumulate(root.cotangent, cotangent)
 
@@ -163,7 +165,7 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
             prim = node.primitive
             if prim is None:
                 if target_set is None:
-                    _accumulate_leaf(node, g)
+                    _accumulate_leaf(node, g, handed_out)
                 continue
             values = node.values
             if values is None:
@@ -247,9 +249,20 @@ def _accumulate(total, more):
     return more if total is None else total + more
 
 
-def _accumulate_leaf(node, g):
+def _accumulate_leaf(node, g, handed_out):
     tensor = node.leaf()
     if tensor is None:  # the user dropped the leaf: nobody can read its .grad
         return
-    # Out of place: the user may hold the previous .grad array.
-    tensor.grad = g if tensor.grad is None else tensor.grad + g
+    if tensor.grad is not None:
+        # Out of place: the user may hold the previous .grad array.
+        tensor.grad = tensor.grad + g
+        return
+    if type(g) is np.ndarray and (
+        id(g) in handed_out or not g.flags.writeable or not g.flags.owndata
+    ):
+        # .grad must be the leaf's own array: a rule may pass the same
+        # cotangent to two leaves (x + y), or a read-only broadcast view, or
+        # the caller's own cotangent array. `x.grad *= 0.5` must touch x only.
+        g = g.copy()
+    handed_out.add(id(g))
+    tensor.grad = g

@@ -264,3 +264,20 @@ def test_zero_cotangent_masks_nan_partials_for_every_rank(shape):
     np.testing.assert_array_equal(g, np.zeros(shape))
     g = tg.grad(lambda x: tg.sum(tg.sqrt(x)))(x0)  # an unmasked kink stays infinite
     assert np.all(np.isinf(g))
+
+
+def test_leaf_gradients_are_owned_writeable_and_unshared():
+    x = tg.tensor(np.ones(3), requires_grad=True)
+    y = tg.tensor(np.ones(3), requires_grad=True)
+    big = tg.tensor(np.ones(5000), requires_grad=True)
+    tg.sum(x + y).backward()  # add hands the same cotangent to both
+    tg.sum(big).backward()  # a broadcast (read-only) view for large inputs
+    assert x.grad is not y.grad
+    x.grad *= 0.5
+    np.testing.assert_array_equal(y.grad, np.ones(3))
+    big.grad[0] = 7.0  # writeable
+    cotangent = np.ones(3)
+    z = tg.tensor(np.ones(3), requires_grad=True)
+    np.copy(z).backward(cotangent)  # identity: its rule returns the cotangent itself
+    cotangent[:] = 5.0  # the caller's array is not z.grad
+    np.testing.assert_array_equal(z.grad, np.ones(3))
