@@ -248,21 +248,35 @@ def _make_unary(prim):
 
 
 def _make_binary(prim):
+    ndarray = np.ndarray
+
     def binary(x, y):
-        """``prim(x, y)`` for Tensor or Python-number operands (``x * 2.0``)."""
+        """``prim(x, y)`` for Tensor, ndarray or Python-number operands (``x * 2.0``).
+
+        Only for primitives whose result is a new array (the operators'
+        ufuncs and matmul), never a view of an operand.
+        """
         tx, ty = type(x), type(y)
         if tx is Tensor:
             x_value, x_node = x._data, x._node
-        elif tx is float or tx is int:
+        elif tx is float or tx is int or tx is ndarray:
             x_value, x_node = x, None
         else:
             return prim(x, y)
         if ty is Tensor:
             y_value, y_node = y._data, y._node
-        elif ty is float or ty is int:
+        elif ty is float or ty is int or ty is ndarray:
             y_value, y_node = y, None
         else:
             return prim(x, y)
+        recording = (x_node is not None or y_node is not None) and grad_mode.enabled
+        if recording:
+            # A writeable ndarray operand may be saved by the rule: copy it,
+            # so that the caller changing it later cannot alter the gradient.
+            if tx is ndarray and x.flags.writeable:
+                x_value = x.copy()
+            if ty is ndarray and y.flags.writeable:
+                y_value = y.copy()
         try:
             ans = prim.fun(x_value, y_value)
         except Exception as error:
@@ -272,7 +286,7 @@ def _make_binary(prim):
             ans = np.asarray(ans)
         out = object.__new__(Tensor)  # _new_tensor, inlined on the hot path
         out._data, out.grad = ans, None
-        if (x_node is None and y_node is None) or not grad_mode.enabled:
+        if not recording:
             out._node = None
         else:
             if prim.vjp is None:
