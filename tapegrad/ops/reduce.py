@@ -29,8 +29,8 @@ def normalize_axis(axis, ndim):
 
 def restore_reduced(g, shape, axis, keepdims):
     """Give ``g`` (a reduction's output cotangent) back the reduced axes as size 1."""
-    if keepdims or not shape:
-        return g
+    if keepdims or not shape or axis is None:
+        return g  # already broadcastable: keepdims kept them, or g is 0-d
     return np.reshape(g, reduced_shape(shape, axis))
 
 
