@@ -135,12 +135,13 @@ def sum(x, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001  (num
 def _sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     if dtype is not None and rounds_to_integers(dtype):
         return (None,)
-    g = restore_reduced(g, np.shape(x), axis, keepdims)
-    if np.size(x) <= _SMALL:
+    shape = x.shape  # ndarray or Tensor alike
+    g = restore_reduced(g, shape, axis, keepdims)
+    if x.size <= _SMALL:
         # np.broadcast_to costs ~1.8 us of Python; on small inputs adding
         # zeros is cheaper and gives an owned array.
-        return (g + np.zeros(np.shape(x), dtype=np.result_type(g)),)
-    return (np.broadcast_to(g, np.shape(x)),)
+        return (g + np.zeros(shape, dtype=g.dtype),)
+    return (np.broadcast_to(g, shape),)
 
 
 @primitive(numpy=np.mean, domain=REDUCE)
