@@ -22,6 +22,12 @@ def _lock(array):
     return array
 
 
+def _restore(data, requires_grad, grad):
+    tensor = Tensor(data, requires_grad=requires_grad)
+    tensor.grad = None if grad is None else np.array(grad)
+    return tensor
+
+
 def _may_change(array):
     """Could someone write to this memory later (it, or the array it views)?"""
     return array.flags.writeable or array.base is not None
@@ -170,6 +176,13 @@ class Tensor:
     def detach(self):
         """The same values, off the tape (shares the read-only array)."""
         return _new_tensor(self._data, None)
+
+    def __reduce__(self):
+        # pickle, copy.copy and copy.deepcopy give a new leaf with the same
+        # values, requires_grad and grad: never a handle on this tensor's
+        # graph (a copied leaf node would send gradients to the original).
+        grad = self.grad if not isinstance(self.grad, Tensor) else self.grad._data
+        return (_restore, (np.array(self._data), self._node is not None, grad))
 
     def __array__(self, dtype=None, copy=None):
         if copy:

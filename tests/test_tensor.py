@@ -127,3 +127,25 @@ def test_copy_is_recorded_and_independent_of_rebinding():
     np.testing.assert_array_equal(x.data, [1.0, 2.0])
     tg.sum(y * z).backward()
     np.testing.assert_array_equal(x.grad, [10.0, 2.0 * 2.0])  # loss = 10 x0 + x1^2
+
+
+@pytest.mark.parametrize("clone", ["copy", "deepcopy", "pickle"])
+def test_copies_and_pickles_are_new_leaves(clone):
+    import copy
+    import pickle
+
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    tg.sum(x * 3.0).backward()
+    y = {
+        "copy": copy.copy,
+        "deepcopy": copy.deepcopy,
+        "pickle": lambda t: pickle.loads(pickle.dumps(t)),
+    }[clone](x)
+    assert y is not x and y.requires_grad and y.is_leaf
+    np.testing.assert_array_equal(y.data, x.data)
+    np.testing.assert_array_equal(y.grad, [3.0, 3.0])
+    tg.sum(y * 2.0).backward()
+    np.testing.assert_array_equal(y.grad, [5.0, 5.0])
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])  # the original is untouched
+    z = pickle.loads(pickle.dumps(tg.tensor(np.ones(2, dtype=np.float32))))
+    assert z.dtype == np.float32 and not z.requires_grad
