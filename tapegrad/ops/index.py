@@ -63,20 +63,6 @@ def _normalize_part(part, copy):
     return part
 
 
-def is_basic(index):
-    """True when ``index`` selects without repeats: ints, slices, None, Ellipsis."""
-    parts = index if type(index) is tuple else (index,)
-    for part in parts:
-        if not (
-            part is None
-            or part is Ellipsis
-            or type(part) is slice
-            or isinstance(part, (int, np.integer))
-        ):
-            return False
-    return True
-
-
 def _may_repeat(index):
     """True when an integer array in ``index`` may select one element twice."""
     parts = index if type(index) is tuple else (index,)
@@ -144,11 +130,6 @@ def scatter_add(values, index, shape):
 @scatter_add.defvjp
 def _scatter_add_vjp(g, ans, values, index, shape):
     return g[index], None, None
-
-
-def index_tensor(x, index):
-    """``x[index]``: the Tensor ``__getitem__``."""
-    return getitem(x, normalize_index(index))
 
 
 # -- x[index] = value ----------------------------------------------------------
