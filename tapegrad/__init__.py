@@ -15,7 +15,7 @@ from .domain import Domain
 from .functional import grad, value_and_grad, vjp
 from .ops import *  # noqa: F403  (numpy names at top level: tg.exp, tg.sum, ...)
 from .primitive import Primitive, implements, nondifferentiable, primitive, primitives
-from .tape import enable_grad, is_grad_enabled, no_grad
+from .tape import enable_grad, is_grad_enabled, no_grad, trace_origins
 from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"
@@ -48,5 +48,6 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
+    "trace_origins",
     *ops.__all__,
 ]

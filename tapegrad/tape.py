@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import operator
+import sys
 import threading
 import weakref
 
@@ -92,6 +93,44 @@ class Node:
     def __repr__(self):
         kind = "leaf" if self.primitive is None else self.primitive.name
         return f"<Node {kind} #{self.sequence}>"
+
+
+class TracedNode(Node):
+    """A Node that remembers where in user code it was recorded (debugging)."""
+
+    __slots__ = ("origin",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__", "").startswith("tapegrad"):
+            frame = frame.f_back
+        self.origin = (
+            f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+            if frame is not None
+            else "unknown"
+        )
+
+
+class trace_origins(contextlib.ContextDecorator):  # noqa: N801
+    """Record where each node is made, so backward errors can point there.
+
+    ``with tg.trace_origins(): loss = model(x); loss.backward()``. It costs a
+    stack walk per recorded op, so it is off by default; it applies to every
+    thread while active.
+    """
+
+    # The recording code looks Node up in tapegrad.primitive's globals at
+    # each op, so swapping that one name switches tracing on and off.
+    def __enter__(self):
+        recorder = sys.modules[f"{__package__}.primitive"]
+        self.__dict__.setdefault("_saved", []).append(recorder.Node)
+        recorder.Node = TracedNode
+        return self
+
+    def __exit__(self, *exc):
+        sys.modules[f"{__package__}.primitive"].Node = self._saved.pop()
+        return False
 
 
 def leaf_node(tensor) -> Node:
@@ -205,7 +244,10 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
         # Say which rule was running: the traceback alone shows only numpy.
         prim = node.primitive if node is not None else None
         if prim is not None:
-            _add_note(error, f"(raised during backward, in the VJP rule of {prim.name!r})")
+            note = f"(raised during backward, in the VJP rule of {prim.name!r}"
+            origin = getattr(node, "origin", None)
+            hint = "; run under tg.trace_origins() to see where that node was made"
+            _add_note(error, note + (f", node made at {origin})" if origin else hint + ")"))
         for node in nodes:  # leave no stale cotangents for the next backward
             node.cotangent = None
         raise

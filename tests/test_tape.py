@@ -281,3 +281,24 @@ def test_leaf_gradients_are_owned_writeable_and_unshared():
     np.copy(z).backward(cotangent)  # identity: its rule returns the cotangent itself
     cotangent[:] = 5.0  # the caller's array is not z.grad
     np.testing.assert_array_equal(z.grad, np.ones(3))
+
+
+def test_trace_origins_points_backward_errors_at_user_code():
+    from tapegrad.primitive import Primitive
+
+    def broken_rule(g, ans, x):
+        raise ArithmeticError("boom")
+
+    broken = Primitive(lambda x: x * 1.0, name="broken_again")
+    broken.defvjp(broken_rule)
+    x = tg.tensor([1.0], requires_grad=True)
+    with pytest.raises(ArithmeticError) as untraced:
+        tg.sum(broken(x)).backward()
+    assert any("trace_origins" in n for n in untraced.value.__notes__)
+    with tg.trace_origins():
+        y = broken(x)  # the line the note must name
+        line = __import__("inspect").currentframe().f_lineno - 1
+    with pytest.raises(ArithmeticError) as traced:
+        tg.sum(y).backward()
+    assert any(f"test_tape.py:{line} in test_trace_origins" in n for n in traced.value.__notes__)
+    assert type((x * 2.0)._node).__name__ == "Node"  # off again outside the block
