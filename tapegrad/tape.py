@@ -174,6 +174,17 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     accumulate into ``.grad``. ``create_graph`` records the backward pass
     itself (rules see Tensors), which implies keeping the graph.
     """
+    # One backward at a time: threads that share parameters share their leaf
+    # nodes, whose cotangent slots and .grad accumulate by read-modify-write.
+    # Reentrant, because a rule may itself run a (nested) backward.
+    with _backward_lock:
+        return _run_backward(roots, cotangents, targets, retain_graph, create_graph)
+
+
+_backward_lock = threading.RLock()
+
+
+def _run_backward(roots, cotangents, targets, retain_graph, create_graph):
     from .tensor import Tensor  # tape.py stays import-light: Tensor imports us
 
     retain_graph = retain_graph or create_graph

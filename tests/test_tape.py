@@ -302,3 +302,33 @@ def test_trace_origins_points_backward_errors_at_user_code():
         tg.sum(y).backward()
     assert any(f"test_tape.py:{line} in test_trace_origins" in n for n in traced.value.__notes__)
     assert type((x * 2.0)._node).__name__ == "Node"  # off again outside the block
+
+
+def _ten_layer_loss(v):
+    h = v
+    for _ in range(10):
+        h = tg.tanh(h * 0.5) + 0.1
+    return tg.sum(h + v)
+
+
+def test_concurrent_backward_on_shared_parameters_loses_nothing():
+    import sys
+
+    w = tg.tensor(np.ones(4), requires_grad=True)
+
+    def work():
+        for _ in range(50):
+            _ten_layer_loss(w).backward()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    once = tg.grad(_ten_layer_loss)(np.ones(4))
+    np.testing.assert_allclose(w.grad, 200 * once, rtol=1e-12)
