@@ -1,32 +1,34 @@
 """``tg.linalg``: numpy.linalg's names on Tensors.
 
 ``np.linalg.inv(t)`` and ``tg.linalg.inv(t)`` are the same call. The rules
-live in ``tapegrad/ops/linalg.py``.
+live in ``tapegrad/ops/linalg.py`` and ``tapegrad/ops/spectral.py``.
 """
 
 from .ops.linalg import (
-    EighResult,
     SlogdetResult,
-    SVDResult,
     cholesky,
     det,
-    eigh,
-    eigvalsh,
     inv,
     matmul,
-    matrix_norm,
-    norm,
     outer,
-    pinv,
     slogdet,
     solve,
-    svd,
-    svdvals,
     tensordot,
     vecdot,
-    vector_norm,
 )
 from .ops.shape import matrix_transpose
+from .ops.spectral import (
+    EighResult,
+    SVDResult,
+    eigh,
+    eigvalsh,
+    matrix_norm,
+    norm,
+    pinv,
+    svd,
+    svdvals,
+    vector_norm,
+)
 
 __all__ = [
     "EighResult",

@@ -1,0 +1,484 @@
+"""Spectral decompositions and norms: eigh, eigvalsh, svd, svdvals, pinv, norm.
+
+Split from linalg.py (which holds products, einsum, inv, det, solve and
+cholesky); the norms live here because the singular-value norms are
+differentiated through svd. ``tg.linalg`` re-exports these names.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..domain import Domain
+from ..primitive import implements, primitive
+from ..tape import grad_mode
+from ..tensor import Tensor
+from .linalg import _existing, _mT, _restore
+from .shape import _axis_tuple, tril, triu
+
+# -- spectral decompositions ----------------------------------------------------------
+#
+# An engine primitive returns one array, and eigh/svd return several. Each
+# decomposition is therefore one primitive whose output packs the results
+# along the row axis (eigh: eigenvalues over eigenvectors, (..., n+1, n);
+# svd: U over S over V, (..., m+1+n, k)); the public eigh and svd are
+# composites that slice it apart. One LAPACK call, one rule that sees every
+# cotangent at once; getitem carries each slice's cotangent back.
+#
+# Eigenvectors and singular vectors are defined up to sign. A finite
+# difference must see a function, so the forward fixes one: in each
+# eigenvector (each column of U, with the matching row of Vh), the entry of
+# largest magnitude is positive. The sign is locally constant wherever that
+# entry is unique, so the usual formulas are its derivative. Repeated
+# eigenvalues (singular values) have no derivative: the rules then give
+# inf or NaN, never a finite wrong value.
+
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+def _column_signs(vectors):
+    """+1 or -1 per column: the sign of the column's entry of largest magnitude."""
+    if vectors.size == 0:
+        return np.ones((*vectors.shape[:-2], 1, vectors.shape[-1]), dtype=vectors.dtype)
+    biggest = np.argmax(np.abs(vectors), axis=-2, keepdims=True)
+    picked = np.take_along_axis(vectors, biggest, axis=-2)
+    return np.where(picked < 0, -1.0, 1.0).astype(vectors.dtype)
+
+
+def _eigh_packed_forward(a, UPLO="L"):
+    values, vectors = np.linalg.eigh(a, UPLO=UPLO)
+    vectors = vectors * _column_signs(vectors)
+    return np.concatenate([np.expand_dims(values, -2), vectors], axis=-2)
+
+
+def _triangle_read(grad, UPLO):
+    """The gradient of a function of the symmetric matrix numpy builds from one triangle.
+
+    numpy reads A[i, j] for i >= j (UPLO='L') and mirrors it; an off-diagonal
+    entry there stands for both S[i, j] and S[j, i].
+    """
+    eye = np.eye(np.shape(grad)[-1], dtype=np.result_type(grad))
+    both = (grad + _mT(grad)) / (1.0 + eye)  # the diagonal counted once
+    return tril(both) if UPLO == "L" else triu(both)
+
+
+def _symmetric_sample(rng, dtype, clear_signs):
+    """A matrix whose read triangle has eigenvalues at least 0.75 apart; the other
+    triangle holds unrelated values (numpy ignores them, and so must the gradient)."""
+    n = int(rng.integers(1, 5))
+    batch = [(), (2,), (0,)][int(rng.choice(3, p=[0.6, 0.3, 0.1]))]
+    while True:
+        q, _ = np.linalg.qr(rng.standard_normal((*batch, n, n)))
+        if not clear_signs or _signs_are_clear(q):
+            break
+    values = (rng.permutation(n) - (n - 1) / 2) * 0.75 + rng.uniform(-0.5, 0.5)
+    a = (q * values) @ _mT(q)
+    uplo = "L" if rng.random() < 0.7 else "U"
+    noise = rng.standard_normal(a.shape)
+    a = a + (np.triu(noise, 1) if uplo == "L" else np.tril(noise, -1))
+    return (a.astype(dtype),), {"UPLO": uplo}
+
+
+def _signs_are_clear(vectors):
+    """Each column's largest magnitude beats the next by 0.1: its sign cannot flip
+    under a small perturbation (nor under rounding to float32)."""
+    if vectors.size == 0 or vectors.shape[-2] == 1:
+        return True
+    top = np.sort(np.abs(vectors), axis=-2)
+    return bool(np.all(top[..., -1, :] - top[..., -2, :] >= 0.1))
+
+
+def _eigh_sample(rng, dtype):
+    return _symmetric_sample(rng, dtype, clear_signs=True)
+
+
+def _eigvalsh_sample(rng, dtype):
+    return _symmetric_sample(rng, dtype, clear_signs=False)
+
+
+@primitive(name="eigh", domain=Domain(sample=_eigh_sample, reference=_eigh_packed_forward))
+def _eigh_packed(a, UPLO="L"):
+    return _eigh_packed_forward(a, UPLO)
+
+
+@_eigh_packed.defvjp
+def _eigh_vjp(g, ans, a, UPLO="L"):
+    # A = V diag(w) V^T: dw = diag(V^T dS V), dV = V (F o V^T dS V) with
+    # F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it. Transposed:
+    # S_bar = V (diag(w_bar) + F o V^T V_bar) V^T.
+    values, vectors = ans[..., 0, :], ans[..., 1:, :]
+    g_values, g_vectors = g[..., 0, :], g[..., 1:, :]
+    eye = np.eye(np.shape(a)[-1], dtype=np.result_type(g))
+    gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)
+    inverse_gaps = (1.0 - eye) / (gaps + eye)
+    inner = inverse_gaps * np.matmul(_mT(vectors), g_vectors) + eye * np.expand_dims(g_values, -2)
+    grad = np.matmul(np.matmul(vectors, inner), _mT(vectors))
+    return (_triangle_read(grad, UPLO),)
+
+
+@implements(np.linalg.eigh)
+def eigh(a, UPLO="L"):
+    """``np.linalg.eigh``: ``(eigenvalues, eigenvectors)``, each eigenvector signed so
+    that its entry of largest magnitude is positive. Gradients go to the triangle
+    numpy reads (``UPLO``), as for ``cholesky``.
+    """
+    _check_uplo("eigh", UPLO)
+    packed = _eigh_packed(a, UPLO=UPLO)
+    return EighResult(packed[..., 0, :], packed[..., 1:, :])
+
+
+def _check_uplo(name, UPLO):
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.{name}: UPLO must be 'L' or 'U', got {UPLO!r}")
+
+
+@primitive(numpy=np.linalg.eigvalsh, domain=Domain(sample=_eigvalsh_sample))
+def eigvalsh(a, UPLO="L"):
+    _check_uplo("eigvalsh", UPLO)
+    return np.linalg.eigvalsh(a, UPLO=UPLO)
+
+
+@eigvalsh.defvjp
+def _eigvalsh_vjp(g, ans, a, UPLO="L"):
+    # dw_i = v_i^T dS v_i. The eigenvectors come from eigh (on a Tensor, the
+    # differentiable one), so the rule has a derivative too.
+    vectors = np.linalg.eigh(a, UPLO=UPLO)[1]
+    grad = np.matmul(vectors * np.expand_dims(g, -2), _mT(vectors))
+    return (_triangle_read(grad, UPLO),)
+
+
+def _svd_packed_forward(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    signs = _column_signs(u)
+    return np.concatenate([u * signs, np.expand_dims(s, -2), _mT(vh) * signs], axis=-2)
+
+
+def _rectangular_sample(rng, dtype, clear_signs):
+    """Matrices with singular values 1, 1.75, 2.5, ... in random order."""
+    rows, cols = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    k = min(rows, cols)
+    batch = [(), (2,), (0,)][int(rng.choice(3, p=[0.6, 0.3, 0.1]))]
+    while True:
+        u, _ = np.linalg.qr(rng.standard_normal((*batch, rows, rows)))
+        if not clear_signs or _signs_are_clear(u[..., :k]):
+            break
+    v, _ = np.linalg.qr(rng.standard_normal((*batch, cols, cols)))
+    values = 1.0 + 0.75 * rng.permutation(k)
+    return ((u[..., :k] * values) @ _mT(v[..., :k])).astype(dtype)
+
+
+def _svd_sample(rng, dtype):
+    return (_rectangular_sample(rng, dtype, clear_signs=True),), {}
+
+
+def _svdvals_sample(rng, dtype):
+    return (_rectangular_sample(rng, dtype, clear_signs=False),), {}
+
+
+@primitive(name="svd", domain=Domain(sample=_svd_sample, reference=_svd_packed_forward))
+def _svd_packed(a):
+    return _svd_packed_forward(a)
+
+
+@_svd_packed.defvjp
+def _svd_vjp(g, ans, a):
+    # Reduced SVD A = U diag(s) V^T (Townsend 2016, "Differentiating the SVD"):
+    # A_bar = U [J S + S K + diag(s_bar)] V^T
+    #         + (I - U U^T) U_bar S^-1 V^T + U S^-1 V_bar^T (I - V V^T),
+    # J = F o (U^T U_bar - U_bar^T U), K = F o (V^T V_bar - V_bar^T V),
+    # F[i, j] = 1 / (s[j]^2 - s[i]^2) off the diagonal. The last two terms
+    # vanish when U (V) is square.
+    rows, cols = np.shape(a)[-2:]
+    u, s, v = ans[..., :rows, :], ans[..., rows, :], ans[..., rows + 1 :, :]
+    g_u, g_s, g_v = g[..., :rows, :], g[..., rows, :], g[..., rows + 1 :, :]
+    k = min(rows, cols)
+    eye = np.eye(k, dtype=np.result_type(g))
+    squares = s * s
+    gaps = np.expand_dims(squares, -2) - np.expand_dims(squares, -1)
+    inverse_gaps = (1.0 - eye) / (gaps + eye)
+    ut_gu = np.matmul(_mT(u), g_u)
+    vt_gv = np.matmul(_mT(v), g_v)
+    row_s, col_s = np.expand_dims(s, -2), np.expand_dims(s, -1)
+    inner = (
+        inverse_gaps * (ut_gu - _mT(ut_gu)) * row_s
+        + col_s * (inverse_gaps * (vt_gv - _mT(vt_gv)))
+        + eye * np.expand_dims(g_s, -2)
+    )
+    grad = np.matmul(np.matmul(u, inner), _mT(v))
+    if rows > k:
+        grad = grad + np.matmul((g_u - np.matmul(u, ut_gu)) / row_s, _mT(v))
+    if cols > k:
+        grad = grad + np.matmul(u, _mT((g_v - np.matmul(v, vt_gv)) / row_s))
+    return (grad,)
+
+
+@implements(np.linalg.svd)
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """``np.linalg.svd``. ``U`` and ``Vh`` are signed so that each column of ``U``
+    has its entry of largest magnitude positive. ``full_matrices=True`` (numpy's
+    default) on a non-square matrix is refused when a gradient is needed: the
+    extra columns of U or rows of Vh are not unique, so they have no derivative.
+    """
+    shape = np.shape(a)
+    if len(shape) < 2:
+        raise ValueError(f"linalg.svd: input must be at least 2-D, got shape {shape}")
+    if hermitian:
+        raise NotImplementedError(
+            f"linalg.svd(hermitian=True) of shape {shape} is not supported on Tensors; "
+            "use linalg.eigh for a symmetric matrix"
+        )
+    if not compute_uv:
+        return svdvals(a)
+    if full_matrices and shape[-2] != shape[-1]:
+        if isinstance(a, Tensor) and a.requires_grad and grad_mode.enabled:
+            raise NotImplementedError(
+                f"linalg.svd(full_matrices=True) of the non-square shape {shape} has no "
+                "gradient (the extra singular vectors are not unique); pass "
+                "full_matrices=False"
+            )
+        data = a._data if isinstance(a, Tensor) else np.asarray(a)
+        return SVDResult(*(Tensor(m) for m in np.linalg.svd(data, full_matrices=True)))
+    rows = shape[-2]
+    packed = _svd_packed(a)
+    return SVDResult(packed[..., :rows, :], packed[..., rows, :], _mT(packed[..., rows + 1 :, :]))
+
+
+@primitive(numpy=_existing(np.linalg, "svdvals"), domain=Domain(sample=_svdvals_sample))
+def svdvals(x):
+    return np.linalg.svd(x, compute_uv=False)
+
+
+@svdvals.defvjp
+def _svdvals_vjp(g, ans, x):
+    # ds_i = u_i^T dA v_i. The singular vectors come from svd (on a Tensor, the
+    # differentiable one), so the rule has a derivative too.
+    u, vh = _singular_vectors(x)
+    return (np.matmul(u * np.expand_dims(g, -2), vh),)
+
+
+def _singular_vectors(x):
+    """U and Vh of the reduced SVD: numpy's on arrays, the differentiable svd on Tensors."""
+    if isinstance(x, Tensor):
+        u, _, vh = svd(x, full_matrices=False)
+    else:
+        u, _, vh = np.linalg.svd(x, full_matrices=False)
+    return u, vh
+
+
+def _pinv_sample(rng, dtype):
+    return (_rectangular_sample(rng, dtype, clear_signs=False),), {}
+
+
+@primitive(numpy=np.linalg.pinv, domain=Domain(sample=_pinv_sample))
+def pinv(a, rcond=None, hermitian=False, rtol=None):
+    options = {"rcond": rcond} if rcond is not None else {}
+    if rtol is not None:
+        options["rtol"] = rtol
+    return np.linalg.pinv(a, hermitian=hermitian, **options)
+
+
+@pinv.defvjp
+def _pinv_vjp(g, ans, a, rcond=None, hermitian=False, rtol=None):
+    # Golub and Pereyra (1973): where the rank of A is locally constant,
+    # d(A+) = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+.
+    # Singular values cut off by rcond/rtol count as zero, as in the forward.
+    if hermitian:
+        raise NotImplementedError(
+            f"gradient of linalg.pinv(hermitian=True), input shape {np.shape(a)}: numpy "
+            "then reads one triangle only; use hermitian=False"
+        )
+    pinv_t = _mT(ans)
+    left = np.eye(np.shape(a)[-2], dtype=np.result_type(g)) - np.matmul(a, ans)
+    right = np.eye(np.shape(a)[-1], dtype=np.result_type(g)) - np.matmul(ans, a)
+    g_t = _mT(g)
+    grad = (
+        -np.matmul(np.matmul(pinv_t, g), pinv_t)
+        + np.matmul(np.matmul(left, g_t), np.matmul(ans, pinv_t))
+        + np.matmul(np.matmul(pinv_t, ans), np.matmul(g_t, right))
+    )
+    return (grad,)
+
+
+# -- norms --------------------------------------------------------------------------
+
+
+def _norm_values(rng, dtype, shape):
+    """Entries with distinct magnitudes >= 0.5: no ties, no kinks at zero."""
+    size = int(np.prod(shape))
+    magnitude = 0.5 + 0.25 * rng.permutation(size)
+    sign = np.where(rng.random(size) < 0.5, -1.0, 1.0)
+    return (sign * magnitude).reshape(shape).astype(dtype)
+
+
+def _vector_norm_sample(rng, dtype):
+    ord_ = [2, 1, np.inf, -np.inf, 3, 0.5, 0, -1][int(rng.integers(8))]
+    low = 0 if ord_ in (2, 1, 3, 0) else 1
+    shape = tuple(int(n) for n in rng.integers(low, 4, size=rng.integers(0, 4)))
+    x = _norm_values(rng, dtype, shape)
+    ndim = len(shape)
+    choice = int(rng.integers(3)) if ndim else 0
+    axis = [
+        None,
+        int(rng.integers(-ndim, ndim)) if ndim else None,
+        tuple(range(ndim))[: max(1, ndim - 1)],
+    ][choice]
+    return (x,), {"axis": axis, "keepdims": bool(rng.integers(2)), "ord": ord_}
+
+
+@primitive(numpy=np.linalg.vector_norm, domain=Domain(sample=_vector_norm_sample))
+def vector_norm(x, axis=None, keepdims=False, ord=2):  # noqa: A002  (numpy's name)
+    return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+
+
+@vector_norm.defvjp
+def _vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):  # noqa: A002
+    shape = np.shape(x)
+    axes = tuple(range(len(shape))) if axis is None else _axis_tuple(axis, len(shape), "norm")
+    g = _restore(g, shape, axes, keepdims)
+    ans = _restore(ans, shape, axes, keepdims)
+    sign = np.sign(x)
+    if ord == 2:
+        # x / norm, and 0 (not 0/0) at the zero vector: the subgradient of
+        # least norm, as PyTorch's.
+        return (g * x / np.where(ans == 0, 1.0, ans),)
+    if ord == 1:
+        return (g * sign,)
+    if ord == 0:
+        return (np.zeros(shape, dtype=np.result_type(g)),)
+    magnitude = x * sign
+    if ord in (np.inf, -np.inf):
+        # Ties share the gradient equally, as they do for max and min.
+        hit = magnitude == ans
+        return (g * sign * (hit / np.sum(hit, axis=axes, keepdims=True)),)
+    partial = sign * (magnitude / np.where(ans == 0, 1.0, ans)) ** (ord - 1)
+    if ord < 1:
+        partial = np.where(sign == 0, 0.0, partial)  # infinite slope at 0: no NaN
+    return (g * partial,)
+
+
+def _matrix_sample(rng, dtype, rectangular=True):
+    rows = int(rng.integers(1, 4))
+    cols = int(rng.integers(1, 4)) if rectangular else rows
+    batch = tuple(int(n) for n in rng.integers(1, 3, size=rng.integers(0, 2)))
+    return _norm_values(rng, dtype, (*batch, rows, cols))
+
+
+def _abs_sum_sample(rng, dtype):
+    # Absolute row and column sums at least 0.1 apart: no ties between them.
+    while True:
+        x = _matrix_sample(rng, dtype)
+        sums = np.concatenate([np.abs(x).sum(-1), np.abs(x).sum(-2)], axis=-1)
+        gaps = np.diff(np.sort(sums, axis=-1), axis=-1)
+        if gaps.size == 0 or gaps.min() >= 0.1:
+            break
+    axis = (-2, -1) if rng.random() < 0.5 else (-1, -2)
+    ord_ = [1, -1, np.inf, -np.inf][int(rng.integers(4))]
+    return (x,), {"ord": ord_, "axis": axis, "keepdims": bool(rng.integers(2))}
+
+
+def _matrix_norm_reference(x, ord=None, axis=(-2, -1), keepdims=False):  # noqa: A002
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@primitive(
+    name="matrix_norm_abs_sum",
+    domain=Domain(sample=_abs_sum_sample, reference=_matrix_norm_reference),
+)
+def _abs_sum_norm(x, ord=1, axis=(-2, -1), keepdims=False):  # noqa: A002
+    """Matrix norms 1, -1, inf, -inf: the largest (smallest) absolute column or row sum."""
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@_abs_sum_norm.defvjp
+def _abs_sum_norm_vjp(g, ans, x, ord=1, axis=(-2, -1), keepdims=False):  # noqa: A002
+    shape = np.shape(x)
+    row_axis, col_axis = _axis_tuple(axis, len(shape), "norm")
+    summed, other = (row_axis, col_axis) if ord in (1, -1) else (col_axis, row_axis)
+    g = _restore(g, shape, (row_axis, col_axis), keepdims)
+    ans = _restore(ans, shape, (row_axis, col_axis), keepdims)
+    sign = np.sign(x)
+    sums = np.sum(x * sign, axis=summed, keepdims=True)
+    hit = sums == ans  # ties share the gradient equally
+    return (g * sign * (hit / np.sum(hit, axis=other, keepdims=True)),)
+
+
+def _singular_sample(rng, dtype):
+    rows = int(rng.integers(1, 4))
+    cols = int(rng.integers(1, 4))
+    k = min(rows, cols)
+    u, _ = np.linalg.qr(rng.standard_normal((rows, rows)))
+    v, _ = np.linalg.qr(rng.standard_normal((cols, cols)))
+    values = 1.0 + 0.75 * rng.permutation(k)  # distinct, away from 0
+    x = u[:, :k] @ np.diag(values) @ v[:, :k].T
+    ord_ = [2, -2, "nuc"][int(rng.integers(3))]
+    return (x.astype(dtype),), {"ord": ord_, "axis": (-2, -1), "keepdims": bool(rng.integers(2))}
+
+
+@primitive(
+    name="matrix_norm_singular",
+    domain=Domain(sample=_singular_sample, reference=_matrix_norm_reference),
+)
+def _singular_norm(x, ord=2, axis=(-2, -1), keepdims=False):  # noqa: A002
+    """Matrix norms 2, -2, 'nuc': largest, smallest, sum of the singular values."""
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@_singular_norm.defvjp
+def _singular_norm_vjp(g, ans, x, ord=2, axis=(-2, -1), keepdims=False):  # noqa: A002
+    # On a Tensor (a second derivative) the singular vectors come from the
+    # differentiable svd.
+    shape = np.shape(x)
+    row_axis, col_axis = _axis_tuple(axis, len(shape), "norm")
+    moved = np.moveaxis(x, (row_axis, col_axis), (-2, -1))
+    u, vh = _singular_vectors(moved)
+    if ord == "nuc":
+        direction = u @ vh
+    elif ord == 2:
+        direction = u[..., :, :1] @ vh[..., :1, :]
+    else:
+        direction = u[..., :, -1:] @ vh[..., -1:, :]
+    direction = np.moveaxis(direction, (-2, -1), (row_axis, col_axis))
+    return (_restore(g, shape, (row_axis, col_axis), keepdims) * direction,)
+
+
+def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
+    if ord is None or ord == "fro":
+        return vector_norm(x, axis=axes, keepdims=keepdims, ord=2)
+    if ord in (1, -1, np.inf, -np.inf):
+        return _abs_sum_norm(x, ord=ord, axis=axes, keepdims=keepdims)
+    if ord in (2, -2, "nuc"):
+        return _singular_norm(x, ord=ord, axis=axes, keepdims=keepdims)
+    raise ValueError(f"Invalid norm order {ord!r} for matrices.")
+
+
+@implements(np.linalg.norm)
+def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    """``np.linalg.norm``: vector orders, matrix orders 1, -1, 2, -2, inf, -inf,
+    'fro', 'nuc'. The gradient at the zero vector is 0.
+    """
+    ndim = np.ndim(x)
+    if axis is None:
+        if ord is None:
+            return vector_norm(x, axis=None, keepdims=keepdims, ord=2)
+        if ndim not in (1, 2):
+            raise ValueError("Improper number of dimensions to norm.")
+        axis = tuple(range(ndim))
+    axes = _axis_tuple(axis, ndim, "norm")
+    if len(axes) == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order '{ord}' for vectors")
+        return vector_norm(x, axis=axes[0], keepdims=keepdims, ord=2 if ord is None else ord)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+@implements(*_existing(np.linalg, "matrix_norm"))
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
+    if np.ndim(x) < 2:
+        raise ValueError(f"matrix_norm: input must be at least 2-D, got shape {np.shape(x)}")
+    return _matrix_norm(x, ord, (np.ndim(x) - 2, np.ndim(x) - 1), keepdims)
+
+
+__all__ = []  # numpy.linalg names: reached as tg.linalg.NAME
