@@ -20,7 +20,7 @@ import dataclasses
 
 import numpy as np
 
-from ..functional import vjp
+from ..transforms import vjp
 from ..tensor import Tensor, as_array
 
 # Inputs up to this many elements are checked element by element.

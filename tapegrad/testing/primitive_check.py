@@ -28,7 +28,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from ..functional import vjp
+from ..transforms import vjp
 from ..primitive import Primitive, primitives
 from ..tensor import Tensor
 from .gradcheck import check_grads, error_text
