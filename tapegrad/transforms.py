@@ -1,4 +1,4 @@
-"""Function transforms: grad, value_and_grad, vjp (tapegrad.nn.functional holds the layer primitives).
+"""Function transforms: grad, value_and_grad, vjp (layer primitives: tapegrad.nn.functional).
 
 Each call builds a fresh tape. Arguments that are plain arrays become new
 leaves; arguments that are already Tensors on an outer tape are passed
