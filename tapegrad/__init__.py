@@ -12,11 +12,11 @@ from . import ops  # first: the Tensor operators bind to it
 # isort: split
 from . import linalg, nn, optim
 from .domain import Domain
-from .transforms import grad, value_and_grad, vjp
 from .ops import *  # noqa: F403  (numpy names at top level: tg.exp, tg.sum, ...)
 from .primitive import Primitive, implements, nondifferentiable, primitive, primitives
 from .tape import enable_grad, is_grad_enabled, no_grad, trace_origins
 from .tensor import Tensor, tensor
+from .transforms import grad, value_and_grad, vjp
 
 __version__ = "0.1.0"
 

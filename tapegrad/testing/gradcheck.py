@@ -20,8 +20,8 @@ import dataclasses
 
 import numpy as np
 
-from ..transforms import vjp
 from ..tensor import Tensor, as_array
+from ..transforms import vjp
 
 # Inputs up to this many elements are checked element by element.
 ELEMENTWISE_LIMIT = 64

@@ -28,9 +28,9 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from ..transforms import vjp
 from ..primitive import Primitive, primitives
 from ..tensor import Tensor
+from ..transforms import vjp
 from .gradcheck import check_grads, error_text
 from .strategies import DomainError, examples, input_spec
 
