@@ -7,15 +7,14 @@
 array([2., 4.])
 """
 
-from . import ops  # first: the Tensor operators bind to it
+from . import ops
+from .tensor import Tensor, tensor  # binds the operators and methods to the ops
 
 # isort: split
-from . import linalg, nn, optim
-from .domain import Domain
+from . import extend, linalg, nn, optim
+from .core.tape import enable_grad, is_grad_enabled, no_grad, trace_origins
+from .extend import Domain, Primitive, implements, nondifferentiable, primitive, primitives
 from .ops import *  # noqa: F403  (numpy names at top level: tg.exp, tg.sum, ...)
-from .primitive import Primitive, implements, nondifferentiable, primitive, primitives
-from .tape import enable_grad, is_grad_enabled, no_grad, trace_origins
-from .tensor import Tensor, tensor
 from .transforms import grad, value_and_grad, vjp
 
 __version__ = "0.1.0"
@@ -31,6 +30,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "extend",
     "linalg",
     "nn",
     "optim",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tape import no_grad
+from .core.tape import no_grad
 
 __all__ = [
     "sgd",

@@ -12,10 +12,11 @@ import functools
 
 import numpy as np
 
+from .core.backward import run_backward
+from .core.primitive import primitive
+from .core.tape import enable_grad, grad_mode
+from .core.tensor import Tensor, as_array
 from .domain import Domain
-from .primitive import primitive
-from .tape import enable_grad, grad_mode, run_backward
-from .tensor import Tensor, as_array
 
 
 @primitive(numpy=np.copy, domain=Domain(("real",)), elementwise=True, zero_preserving=True)

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 from . import functional
 from .models import FullyConnectedNet
 from .train import Solver

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.primitive import primitive
 from ..domain import Domain
-from ..primitive import primitive
 from . import layers
 
 __all__ = [
@@ -109,8 +109,8 @@ def affine(x, w, b):
     return layers.affine_forward(x, w, b)[0]
 
 
-@affine.defvjp
-def _affine_vjp(g, ans, x, w, b, needs_grad=(True, True, True)):
+@affine.defvjp(needs_grad=True)
+def _affine_vjp(g, ans, x, w, b, needs_grad):
     return layers.affine_backward(g, (x, w, b), need_dx=needs_grad[0])
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tape import no_grad
-from ..tensor import Tensor
+from ..core.tape import no_grad
+from ..core.tensor import Tensor
 from . import functional
 
 __all__ = ["FullyConnectedNet"]

@@ -20,7 +20,3 @@ __all__ = [
     *spectral.__all__,
     *trig.__all__,
 ]
-
-from ..tensor import _bind_operators
-
-_bind_operators()

@@ -9,10 +9,10 @@ import math
 
 import numpy as np
 
+from ..core.primitive import implements, primitive
+from ..core.tape import no_grad
+from ..core.tensor import Tensor
 from ..domain import Domain
-from ..primitive import implements, primitive
-from ..tape import no_grad
-from ..tensor import Tensor
 
 REAL = Domain(("real",))
 POSITIVE = Domain(("positive",))
@@ -46,12 +46,6 @@ def _elementwise(numpy_func, domain, **options):
     return decorate
 
 
-def _is_python_scalar(value):
-    # A Python number is never differentiated: operators pass constants like
-    # the 2 in x ** 2 through as is, so rules can skip that input's work.
-    return type(value) is float or type(value) is int
-
-
 # -- arithmetic ----------------------------------------------------------------
 
 
@@ -80,11 +74,10 @@ def multiply(x, y):
     return np.multiply(x, y)
 
 
-@multiply.defvjp
-def _multiply_vjp(g, ans, x, y):
-    # x * 0.9: the Python number is never differentiated, skip its product.
-    gx = None if _is_python_scalar(x) else g * y
-    return gx, (None if _is_python_scalar(y) else g * x)
+@multiply.defvjp(needs_grad=True)
+def _multiply_vjp(g, ans, x, y, needs_grad):
+    # x * 0.9: the constant needs no gradient, skip its product.
+    return (g * y if needs_grad[0] else None), (g * x if needs_grad[1] else None)
 
 
 @_elementwise((np.divide, np.true_divide), Domain(("real", "nonzero"), shapes="broadcast"))
@@ -134,10 +127,10 @@ def remainder(x, y):
     return np.remainder(x, y)
 
 
-@remainder.defvjp
-def _remainder_vjp(g, ans, x, y):
+@remainder.defvjp(needs_grad=True)
+def _remainder_vjp(g, ans, x, y, needs_grad):
     # remainder = x - floor(x / y) * y, with the floor piecewise constant.
-    if _is_python_scalar(y):
+    if not needs_grad[1]:
         return g, None
     return g, -g * np.floor_divide(x, y)
 
@@ -153,16 +146,16 @@ def power(x, y):
     return np.power(x, y)
 
 
-@power.defvjp
-def _power_vjp(g, ans, x, y):
-    if _is_python_scalar(y):
+@power.defvjp(needs_grad=True)
+def _power_vjp(g, ans, x, y, needs_grad):
+    if not needs_grad[1] and np.ndim(y) == 0:
         if y == 0:
             # x ** 0 is constant; 0 * x ** -1 would be NaN at x = 0.
             return np.zeros_like(g), None
         # Written without ans / x so that x = 0 with y >= 1 stays finite.
         return g * (y * x ** (y - 1)), None
     gx = None
-    if not _is_python_scalar(x):  # 2.0 ** y needs no gradient for the 2.0
+    if needs_grad[0]:  # 2.0 ** y needs no gradient for the 2.0
         gx = g * y * x ** (y - 1)
         zero_to_zero = (x == 0) & (y == 0)
         if zero_to_zero.any():
@@ -170,7 +163,7 @@ def _power_vjp(g, ans, x, y):
     # d/dy x**y = log(x) x**y. At x = 0 it is 0 for y > 0 and for y = 0 (as
     # PyTorch), NaN for y < 0 (0 * inf); log(1) keeps log(0) = -inf out. At
     # x < 0 the result is NaN: x**y leaves the reals for nearby non-integer y.
-    gy = g * ans * np.log(np.where(x == 0, 1.0, x))
+    gy = g * ans * np.log(np.where(x == 0, 1.0, x)) if needs_grad[1] else None
     return gx, gy
 
 
@@ -380,8 +373,8 @@ def _clip(a, a_min, a_max):
     return np.clip(a, a_min, a_max)
 
 
-@_clip.defvjp
-def _clip_vjp(g, ans, a, a_min, a_max):
+@_clip.defvjp(needs_grad=True)
+def _clip_vjp(g, ans, a, a_min, a_max, needs_grad):
     # At a bound the gradient goes to `a` (inclusive, as PyTorch's clamp).
     # numpy computes minimum(maximum(a, a_min), a_max): when a_min > a_max the
     # result is a_max everywhere, and these masks agree.
@@ -392,12 +385,12 @@ def _clip_vjp(g, ans, a, a_min, a_max):
         a_wins = (a <= a_max) & a_wins
     ga = np.where(a_wins, g, 0.0)
     g_min = g_max = None
-    if a_max is not None and not _is_python_scalar(a_max):
+    if a_max is not None and needs_grad[2]:
         max_wins = a > a_max
         if a_min is not None:
             max_wins = max_wins | (a_min > a_max)
         g_max = np.where(max_wins, g, 0.0)
-    if a_min is not None and not _is_python_scalar(a_min):
+    if a_min is not None and needs_grad[1]:
         min_wins = a < a_min
         if a_max is not None:
             min_wins = min_wins & (a_min <= a_max)

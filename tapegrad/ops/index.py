@@ -9,10 +9,10 @@ rule accumulates with ``np.add.at``.
 
 import numpy as np
 
+from ..core.primitive import implements, primitive
+from ..core.tape import no_grad
+from ..core.tensor import Tensor
 from ..domain import Domain
-from ..primitive import implements, primitive
-from ..tape import no_grad
-from ..tensor import Tensor
 
 
 def call_in_rule(prim, *args, **kwargs):

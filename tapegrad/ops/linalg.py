@@ -12,9 +12,9 @@ from collections import Counter, namedtuple
 
 import numpy as np
 
+from ..core.primitive import implements, primitive
+from ..core.tensor import Tensor
 from ..domain import Domain
-from ..primitive import implements, primitive
-from ..tensor import Tensor
 from .shape import _reject_out, diagonal, tril
 
 
@@ -48,8 +48,8 @@ def matmul(a, b):
         raise ValueError(f"matmul of shapes {np.shape(a)} and {np.shape(b)}: {error}") from None
 
 
-@matmul.defvjp
-def _matmul_vjp(g, ans, a, b, needs_grad=(True, True)):
+@matmul.defvjp(needs_grad=True)
+def _matmul_vjp(g, ans, a, b, needs_grad):
     # numpy promotes 1-D operands to matrices and drops the added axis; undo
     # that on the cotangent, then the engine sums any broadcast batch axes.
     # A constant operand (the data in x @ W) gets no cotangent: that product

@@ -7,8 +7,8 @@ constant, so returning an ndarray, not a Tensor, loses nothing.
 
 import numpy as np
 
-from ..primitive import nondifferentiable
-from ..tensor import Tensor
+from ..core.primitive import nondifferentiable
+from ..core.tensor import Tensor
 
 _NONDIFFERENTIABLE = (
     np.less,

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
+from ..core.primitive import primitive
 from ..domain import Domain
-from ..primitive import primitive
 
 REDUCE = Domain(("real",), shapes="reduce", kwargs={"keepdims": (False, True)})
 # No ties: finite differences cannot see a gradient split between equal elements.

@@ -11,9 +11,9 @@ Options (axes, shapes, widths) are keyword parameters with defaults, so
 
 import numpy as np
 
+from ..core.primitive import implements, primitive
+from ..core.tensor import Tensor
 from ..domain import Domain
-from ..primitive import implements, primitive
-from ..tensor import Tensor
 from .index import _setitem, getitem, take
 from .reduce import rounds_to_integers
 

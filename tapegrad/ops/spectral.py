@@ -9,21 +9,18 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..core.primitive import implements, primitive
+from ..core.tape import grad_mode
+from ..core.tensor import Tensor
 from ..domain import Domain
-from ..primitive import implements, primitive
-from ..tape import grad_mode
-from ..tensor import Tensor
 from .linalg import _existing, _mT, _restore
 from .shape import _axis_tuple, tril, triu
 
 # -- spectral decompositions ----------------------------------------------------------
 #
-# An engine primitive returns one array, and eigh/svd return several. Each
-# decomposition is therefore one primitive whose output packs the results
-# along the row axis (eigh: eigenvalues over eigenvectors, (..., n+1, n);
-# svd: U over S over V, (..., m+1+n, k)); the public eigh and svd are
-# composites that slice it apart. One LAPACK call, one rule that sees every
-# cotangent at once; getitem carries each slice's cotangent back.
+# eigh and svd are primitives with several outputs: one LAPACK call, one rule
+# that sees each output's cotangent (None for an output that does not reach
+# the loss, so eigenvalues alone never meet the eigenvector terms' 1/gap).
 #
 # Eigenvectors and singular vectors are defined up to sign. A finite
 # difference must see a function, so the forward fixes one: in each
@@ -46,10 +43,9 @@ def _column_signs(vectors):
     return np.where(picked < 0, -1.0, 1.0).astype(vectors.dtype)
 
 
-def _eigh_packed_forward(a, UPLO="L"):
+def _eigh_forward(a, UPLO="L"):
     values, vectors = np.linalg.eigh(a, UPLO=UPLO)
-    vectors = vectors * _column_signs(vectors)
-    return np.concatenate([np.expand_dims(values, -2), vectors], axis=-2)
+    return EighResult(values, vectors * _column_signs(vectors))
 
 
 def _triangle_read(grad, UPLO):
@@ -97,22 +93,25 @@ def _eigvalsh_sample(rng, dtype):
     return _symmetric_sample(rng, dtype, clear_signs=False)
 
 
-@primitive(name="eigh", domain=Domain(sample=_eigh_sample, reference=_eigh_packed_forward))
-def _eigh_packed(a, UPLO="L"):
-    return _eigh_packed_forward(a, UPLO)
+@primitive(name="eigh", domain=Domain(sample=_eigh_sample, reference=_eigh_forward))
+def _eigh(a, UPLO="L"):
+    return _eigh_forward(a, UPLO)
 
 
-@_eigh_packed.defvjp
+@_eigh.defvjp
 def _eigh_vjp(g, ans, a, UPLO="L"):
     # A = V diag(w) V^T: dw = diag(V^T dS V), dV = V (F o V^T dS V) with
     # F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it. Transposed:
     # S_bar = V (diag(w_bar) + F o V^T V_bar) V^T.
-    values, vectors = ans[..., 0, :], ans[..., 1:, :]
-    g_values, g_vectors = g[..., 0, :], g[..., 1:, :]
-    eye = np.eye(np.shape(a)[-1], dtype=np.result_type(g))
-    gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)
-    inverse_gaps = (1.0 - eye) / (gaps + eye)
-    inner = inverse_gaps * np.matmul(_mT(vectors), g_vectors) + eye * np.expand_dims(g_values, -2)
+    (values, vectors), (g_values, g_vectors) = ans, g
+    eye = np.eye(np.shape(a)[-1], dtype=vectors.dtype)
+    inner = 0.0
+    if g_values is not None:
+        inner = eye * np.expand_dims(g_values, -2)
+    if g_vectors is not None:
+        gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)
+        inverse_gaps = (1.0 - eye) / (gaps + eye)
+        inner = inner + inverse_gaps * np.matmul(_mT(vectors), g_vectors)
     grad = np.matmul(np.matmul(vectors, inner), _mT(vectors))
     return (_triangle_read(grad, UPLO),)
 
@@ -124,8 +123,7 @@ def eigh(a, UPLO="L"):
     numpy reads (``UPLO``), as for ``cholesky``.
     """
     _check_uplo("eigh", UPLO)
-    packed = _eigh_packed(a, UPLO=UPLO)
-    return EighResult(packed[..., 0, :], packed[..., 1:, :])
+    return _eigh(a, UPLO=UPLO)
 
 
 def _check_uplo(name, UPLO):
@@ -148,10 +146,10 @@ def _eigvalsh_vjp(g, ans, a, UPLO="L"):
     return (_triangle_read(grad, UPLO),)
 
 
-def _svd_packed_forward(a):
+def _svd_forward(a):
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     signs = _column_signs(u)
-    return np.concatenate([u * signs, np.expand_dims(s, -2), _mT(vh) * signs], axis=-2)
+    return SVDResult(u * signs, s, vh * _mT(signs))
 
 
 def _rectangular_sample(rng, dtype, clear_signs):
@@ -176,39 +174,43 @@ def _svdvals_sample(rng, dtype):
     return (_rectangular_sample(rng, dtype, clear_signs=False),), {}
 
 
-@primitive(name="svd", domain=Domain(sample=_svd_sample, reference=_svd_packed_forward))
-def _svd_packed(a):
-    return _svd_packed_forward(a)
+@primitive(name="svd", domain=Domain(sample=_svd_sample, reference=_svd_forward))
+def _svd(a):
+    return _svd_forward(a)
 
 
-@_svd_packed.defvjp
+@_svd.defvjp
 def _svd_vjp(g, ans, a):
     # Reduced SVD A = U diag(s) V^T (Townsend 2016, "Differentiating the SVD"):
     # A_bar = U [J S + S K + diag(s_bar)] V^T
     #         + (I - U U^T) U_bar S^-1 V^T + U S^-1 V_bar^T (I - V V^T),
     # J = F o (U^T U_bar - U_bar^T U), K = F o (V^T V_bar - V_bar^T V),
     # F[i, j] = 1 / (s[j]^2 - s[i]^2) off the diagonal. The last two terms
-    # vanish when U (V) is square.
+    # vanish when U (V) is square. Terms of outputs without a cotangent drop.
+    (u, s, vh), (g_u, g_s, g_vh) = ans, g
+    v = _mT(vh)
     rows, cols = np.shape(a)[-2:]
-    u, s, v = ans[..., :rows, :], ans[..., rows, :], ans[..., rows + 1 :, :]
-    g_u, g_s, g_v = g[..., :rows, :], g[..., rows, :], g[..., rows + 1 :, :]
     k = min(rows, cols)
-    eye = np.eye(k, dtype=np.result_type(g))
-    squares = s * s
-    gaps = np.expand_dims(squares, -2) - np.expand_dims(squares, -1)
-    inverse_gaps = (1.0 - eye) / (gaps + eye)
-    ut_gu = np.matmul(_mT(u), g_u)
-    vt_gv = np.matmul(_mT(v), g_v)
+    eye = np.eye(k, dtype=u.dtype)
     row_s, col_s = np.expand_dims(s, -2), np.expand_dims(s, -1)
-    inner = (
-        inverse_gaps * (ut_gu - _mT(ut_gu)) * row_s
-        + col_s * (inverse_gaps * (vt_gv - _mT(vt_gv)))
-        + eye * np.expand_dims(g_s, -2)
-    )
-    grad = np.matmul(np.matmul(u, inner), _mT(v))
-    if rows > k:
-        grad = grad + np.matmul((g_u - np.matmul(u, ut_gu)) / row_s, _mT(v))
-    if cols > k:
+    inner = 0.0
+    if g_s is not None:
+        inner = eye * np.expand_dims(g_s, -2)
+    if g_u is not None or g_vh is not None:
+        squares = s * s
+        gaps = np.expand_dims(squares, -2) - np.expand_dims(squares, -1)
+        inverse_gaps = (1.0 - eye) / (gaps + eye)
+    if g_u is not None:
+        ut_gu = np.matmul(_mT(u), g_u)
+        inner = inner + inverse_gaps * (ut_gu - _mT(ut_gu)) * row_s
+    if g_vh is not None:
+        g_v = _mT(g_vh)
+        vt_gv = np.matmul(vh, g_v)
+        inner = inner + col_s * (inverse_gaps * (vt_gv - _mT(vt_gv)))
+    grad = np.matmul(np.matmul(u, inner), vh)
+    if g_u is not None and rows > k:
+        grad = grad + np.matmul((g_u - np.matmul(u, ut_gu)) / row_s, vh)
+    if g_vh is not None and cols > k:
         grad = grad + np.matmul(u, _mT((g_v - np.matmul(v, vt_gv)) / row_s))
     return (grad,)
 
@@ -239,9 +241,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
             )
         data = a._data if isinstance(a, Tensor) else np.asarray(a)
         return SVDResult(*(Tensor(m) for m in np.linalg.svd(data, full_matrices=True)))
-    rows = shape[-2]
-    packed = _svd_packed(a)
-    return SVDResult(packed[..., :rows, :], packed[..., rows, :], _mT(packed[..., rows + 1 :, :]))
+    return _svd(a)
 
 
 @primitive(numpy=_existing(np.linalg, "svdvals"), domain=Domain(sample=_svdvals_sample))

@@ -1,7 +1,7 @@
 """check_primitive catches real mistakes, points at them, and shrinks the example.
 
 Each wrong primitive below is an unregistered ``Primitive`` (the registry and
-tests/test_registry.py never see it). The expected failure must name the
+tests/core/test_registry.py never see it). The expected failure must name the
 check that failed and the argument at fault, and the example hypothesis hands
 back must be small.
 """

@@ -64,6 +64,11 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
 
 
 def dispatch_function(func, args, kwargs):
+    if kwargs.get("out") is not None:
+        raise TypeError(
+            f"np.{func.__name__}(..., out=...) on a Tensor: tensors are immutable, "
+            "so the result cannot be written into `out`; use the returned value"
+        )
     handler = NUMPY_HANDLERS.get(func)
     if handler is not None:
         return handler(*args, **kwargs)

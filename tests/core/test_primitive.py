@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad.primitive import _REGISTRY, Primitive
+from tapegrad.core.primitive import _REGISTRY, Primitive
 
 
 @pytest.fixture
@@ -16,9 +16,9 @@ def registered():
     _REGISTRY.update(before)
 
 
-def make(fun, rule, **options):
+def make(fun, rule, needs_grad=False, **options):
     prim = Primitive(fun, **options)
-    prim.defvjp(rule)
+    prim.defvjp(rule, needs_grad=needs_grad)
     return prim
 
 
@@ -213,7 +213,7 @@ def test_rule_declaring_needs_grad_is_told_which_inputs_need_one():
         seen.append(needs_grad)
         return (g * y if needs_grad[0] else None), (g * x if needs_grad[1] else None)
 
-    prim = make(lambda x, y: x * y, rule)
+    prim = make(lambda x, y: x * y, rule, needs_grad=True)
     x = tg.tensor([2.0], requires_grad=True)
     c = tg.tensor([3.0])
     tg.sum(prim(x, c)).backward()

@@ -1,0 +1,267 @@
+"""Tensor: an immutable ndarray plus its place on the tape.
+
+A Tensor's array is never written in place. Operations make new arrays;
+``x[i] = v``, ``x += 1`` and ``x.data = a`` rebind the Tensor to a new array
+(and node). So a value saved for backward cannot change under it, and no
+version counter is needed. The array is marked read-only when it escapes to
+the user (``.data``, ``np.asarray``, ``.numpy()``), so writing to it raises at
+once instead of corrupting a later gradient. Locking lazily keeps the flag
+flip (about as costly as a small ufunc) off the per-op path.
+
+This file holds the Tensor's state; its operators, ndarray-style methods and
+numpy protocols are bound in ``tapegrad/tensor.py``, next to the ops they call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .tape import LeafNode
+
+
+def _lock(array):
+    if array.flags.writeable:
+        array.flags.writeable = False
+    return array
+
+
+def _restore(data, requires_grad, grad):
+    tensor = Tensor(data, requires_grad=requires_grad)
+    tensor.grad = None if grad is None else np.array(grad)
+    return tensor
+
+
+def _may_change(array):
+    """Could someone write to this memory later (it, or the array it views)?"""
+    return array.flags.writeable or array.base is not None
+
+
+def new_tensor(data, node):
+    # The per-op constructor: no validation, data is already a fresh ndarray.
+    t = object.__new__(Tensor)
+    t._data = data
+    t._node = node
+    t.grad = None
+    return t
+
+
+def as_array(x, dtype=None):
+    """ndarray of ``x`` (Tensor, array, scalar or nested list). Python scalars -> float64."""
+    if isinstance(x, Tensor):
+        return x._data if dtype is None else x._data.astype(dtype, copy=False)
+    if isinstance(x, np.ndarray):
+        return x if dtype is None else x.astype(dtype, copy=False)
+    if isinstance(x, (bool, np.bool_)):
+        return np.asarray(x, dtype=dtype)
+    if isinstance(x, (int, float, list, tuple)):
+        array = np.asarray(x, dtype=dtype)
+        if dtype is None and array.dtype.kind in "iub":
+            array = array.astype(np.float64)
+        return array
+    return np.asarray(x, dtype=dtype)
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``. ndarrays keep their
+    dtype (copied if writeable, so later changes to yours cannot reach the
+    tape); Python scalars and lists become float64. Only floating point
+    tensors can require grad.
+    """
+
+    __slots__ = ("__weakref__", "_data", "_node", "grad")
+    # Make ndarray binary operators defer to ours (ndarray + Tensor -> Tensor).
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        array = as_array(data, dtype)
+        if type(data) is np.ndarray and array is data and _may_change(data):
+            array = data.copy()
+        elif isinstance(data, Tensor) and dtype is None:
+            array = data._data
+        if type(array) is not np.ndarray:
+            array = np.asarray(array)
+        self._data = array
+        self._node = None
+        self.grad = None
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _from_node(cls, data, node):
+        return new_tensor(data, node)
+
+    # -- attributes -----------------------------------------------------------
+
+    @property
+    def data(self):
+        """The values, as a read-only ndarray. Assign a new array to replace them."""
+        return _lock(self._data)
+
+    @data.setter
+    def data(self, value):
+        if self._node is not None and type(self._node) is not LeafNode:
+            raise RuntimeError(
+                "Tensor.data = ... on a tensor made by an operation: its recorded "
+                "node would then differentiate values that were never computed. "
+                "Assign to a leaf, or start a new one: t = tg.tensor(new_values)"
+            )
+        array = as_array(value)
+        if array.shape != self._data.shape:
+            raise ValueError(
+                f"Tensor.data: new value has shape {array.shape}, the tensor has "
+                f"shape {self._data.shape}"
+            )
+        if array is value and type(array) is np.ndarray and _may_change(array):
+            array = array.copy()
+        self._data = array.astype(self._data.dtype, copy=False)
+
+    @property
+    def requires_grad(self):
+        return self._node is not None
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if not flag:
+            if self._node is not None and type(self._node) is not LeafNode:
+                raise RuntimeError(
+                    "requires_grad can only be switched off on a leaf tensor; "
+                    "use .detach() for a copy off the tape"
+                )
+            self._node = None
+            return
+        if self._node is not None:
+            return
+        if self._data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating point tensors can require grad; this tensor has "
+                f"dtype {self._data.dtype}. Convert it first, e.g. "
+                "tg.tensor(x, dtype=np.float64, requires_grad=True)"
+            )
+        self._node = LeafNode(self)
+
+    @property
+    def is_leaf(self):
+        return self._node is None or type(self._node) is LeafNode
+
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def size(self):
+        return self._data.size
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def T(self):  # noqa: N802
+        return np.transpose(self)
+
+    @property
+    def mT(self):  # noqa: N802
+        return np.swapaxes(self, -1, -2)
+
+    def __len__(self):
+        return len(self._data)
+
+    def item(self):
+        return self._data.item()
+
+    def numpy(self):
+        """The values as a read-only ndarray (no copy)."""
+        return _lock(self._data)
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def detach(self):
+        """The same values, off the tape (shares the read-only array)."""
+        return new_tensor(self._data, None)
+
+    def __reduce__(self):
+        # pickle, copy.copy and copy.deepcopy give a new leaf with the same
+        # values, requires_grad and grad: never a handle on this tensor's
+        # graph (a copied leaf node would send gradients to the original).
+        grad = self.grad if not isinstance(self.grad, Tensor) else self.grad._data
+        return (_restore, (np.array(self._data), self._node is not None, grad))
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return self._data.astype(dtype or self._data.dtype, copy=True)
+        array = _lock(self._data)
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __float__(self):
+        return float(self._data)
+
+    def __int__(self):
+        return int(self._data)
+
+    def __bool__(self):
+        return bool(self._data)
+
+    def __index__(self):
+        return self._data.__index__()
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self._data.dtype != np.float64:
+            extra += f", dtype={self._data.dtype}"
+        if self._node is not None:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    __str__ = __repr__
+
+    # -- backward ----------------------------------------------------------
+
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf reached.
+
+        ``grad`` is the cotangent (required unless self has one element).
+        Gradients add up across calls, as in PyTorch: reset with
+        ``x.grad = None`` (or ``optimizer.zero_grad()``) between steps.
+        ``create_graph=True`` records the backward pass, so ``x.grad`` is a
+        Tensor that can be differentiated again.
+        """
+        if self._node is None:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True (or it ran under tg.no_grad())"
+            )
+        if grad is None:
+            if self._data.size != 1:
+                raise ValueError(
+                    f"backward() needs a `grad` argument for a non-scalar output of "
+                    f"shape {self._data.shape}; pass the cotangent (e.g. "
+                    "np.ones_like(out)), or reduce the output to a scalar first"
+                )
+            cotangent = np.ones_like(self._data)
+        else:
+            cotangent = grad if isinstance(grad, Tensor) else as_array(grad)
+            if cotangent.shape != self._data.shape:
+                raise ValueError(
+                    f"backward(): grad has shape {cotangent.shape}, the output has "
+                    f"shape {self._data.shape}"
+                )
+            if cotangent.dtype.kind != "f":
+                raise TypeError(f"backward(): grad must be floating point, got {cotangent.dtype}")
+            if not isinstance(cotangent, Tensor):
+                cotangent = cotangent.astype(self._data.dtype, copy=False)
+        from .backward import run_backward  # backward.py imports this module
+
+        run_backward(
+            [self._node], [cotangent], retain_graph=retain_graph, create_graph=create_graph
+        )
