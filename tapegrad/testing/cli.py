@@ -2,7 +2,8 @@
 
 Imports the built-in primitives and the given modules (dotted names, or paths
 to .py files), runs :func:`check_primitive` on each registered primitive,
-prints one row per primitive and exits 1 if any fails.
+prints one row per primitive and exits 1 if any fails. Needs hypothesis: without
+it, says so in one line and exits 2.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import os
 import sys
 import time
 
-from ..primitive import primitives
+from ..core.primitive import primitives
+from ._extra import hypothesis_is_missing, needs_hypothesis
 from .gradcheck import error_text
-from .primitive_check import DEFAULT_MAX_EXAMPLES, check_primitive, import_builtins
 
 COLUMNS = ("primitive", "examples", "1st-order rel err", "2nd-order rel err", "result")
 
@@ -41,7 +42,8 @@ def _parser():
         metavar="TEXT",
         help="check only primitives whose name contains TEXT (repeatable)",
     )
-    parser.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES)
+    # default None: check_primitive's own (primitive_check is imported only in main())
+    parser.add_argument("--max-examples", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0, help="hypothesis seed (reproducible runs)")
     return parser
 
@@ -70,6 +72,15 @@ def _format_error(value):
 def main(argv=None) -> int:
     """Run the checks; returns the exit status (0 all passed, 1 a failure, 2 bad usage)."""
     args = _parser().parse_args(argv)
+    try:
+        from .primitive_check import DEFAULT_MAX_EXAMPLES, check_primitive, import_builtins
+    except ImportError as error:
+        if not hypothesis_is_missing(error):
+            raise
+        print(needs_hypothesis("python -m tapegrad check"), file=sys.stderr)
+        return 2
+    if args.max_examples is None:
+        args.max_examples = DEFAULT_MAX_EXAMPLES
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m` does: modules beside the user
     import_builtins()

@@ -20,7 +20,7 @@ import dataclasses
 
 import numpy as np
 
-from ..tensor import Tensor, as_array
+from ..core.tensor import Tensor, as_array
 from ..transforms import vjp
 
 # Inputs up to this many elements are checked element by element.

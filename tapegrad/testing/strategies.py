@@ -22,12 +22,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
+from ..core.primitive import Primitive
+from ..core.tensor import Tensor
 from ..domain import SHAPE_FAMILIES, VALUE_KINDS, Domain
-from ..primitive import Primitive
-from ..tensor import Tensor
+from ._extra import hypothesis_is_missing, needs_hypothesis
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as error:
+    if not hypothesis_is_missing(error):
+        raise
+    raise needs_hypothesis(__name__) from None
 
 MAX_DIMS = 3
 MAX_SIDE = 4

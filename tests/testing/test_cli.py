@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tapegrad.primitive import _REGISTRY
+from tapegrad.core.primitive import _REGISTRY
 from tapegrad.testing import cli
 
 GOOD = """
