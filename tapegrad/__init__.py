@@ -12,7 +12,7 @@ from .tensor import Tensor, tensor  # binds the operators and methods to the ops
 
 # isort: split
 from . import extend, linalg, nn, optim
-from .core.tape import enable_grad, is_grad_enabled, no_grad, trace_origins
+from .core.tape import detect_anomaly, enable_grad, is_grad_enabled, no_grad, trace_origins
 from .extend import Domain, Primitive, implements, nondifferentiable, primitive, primitives
 from .ops import *  # noqa: F403  (numpy names at top level: tg.exp, tg.sum, ...)
 from .transforms import grad, value_and_grad, vjp
@@ -49,5 +49,6 @@ __all__ = [
     "enable_grad",
     "is_grad_enabled",
     "trace_origins",
+    "detect_anomaly",
     *ops.__all__,
 ]

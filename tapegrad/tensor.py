@@ -19,8 +19,27 @@ __all__ = ["Tensor", "as_array", "new_tensor", "tensor"]
 
 
 def tensor(data, requires_grad=False, dtype=None):
-    """Same as ``Tensor(data, requires_grad, dtype)``."""
+    """Same as ``Tensor(data, requires_grad, dtype)``; a (nested) list or tuple
+    holding Tensors is stacked, keeping their gradients (``tg.stack``)."""
+    if isinstance(data, (list, tuple)) and _holds_tensors(data):
+        stacked = _stack_nested(data)
+        if dtype is not None:
+            stacked = ops.astype(stacked, np.dtype(dtype))
+        if requires_grad and stacked._node is None:
+            stacked.requires_grad = True
+        return stacked
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _holds_tensors(data):
+    return any(
+        isinstance(v, Tensor) or (isinstance(v, (list, tuple)) and _holds_tensors(v)) for v in data
+    )
+
+
+def _stack_nested(data):
+    parts = [_stack_nested(v) if isinstance(v, (list, tuple)) else v for v in data]
+    return ops.stack([p if isinstance(p, Tensor) else as_array(p) for p in parts])
 
 
 # -- numpy's protocols: np.exp(t), np.sum(t, 0), np.concatenate([t, a]) ----------
@@ -100,10 +119,26 @@ for _name, _call in [
 
 
 def __getitem__(self, index):  # noqa: N807
-    return ops.getitem(self, ops.index.normalize_index(index))
+    return _mark_view(ops.getitem(self, ops.index.normalize_index(index)))
+
+
+def _mark_view(result):
+    # numpy gives a view here (basic indexing, most reshapes): a write into it
+    # would reach the original in numpy, so here it must raise (_check_rebind).
+    if result._data.base is not None:
+        result._view = True
+    return result
 
 
 def __setitem__(self, index, value):  # noqa: N807
+    if getattr(self, "_view", False):
+        # (In-place operators stay allowed: `y[1:] += v` ends in y's setitem.)
+        raise ValueError(
+            "item assignment into a tensor taken from another by indexing or "
+            "reshaping: numpy would write through the view into the original, but "
+            "tensors are immutable and the original would silently stay unchanged. "
+            "Write into the original instead (m[0, 1] = 50, not m[0][1] = 50)"
+        )
     _check_rebind(self, "item assignment")
     _rebind(self, ops.setitem(self, index, value), "item assignment")
 
@@ -184,13 +219,13 @@ for _name in [
 def reshape(self, *shape, **kwargs):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return np.reshape(self, shape, **kwargs)
+    return _mark_view(np.reshape(self, shape, **kwargs))
 
 
 def transpose(self, *axes):
     if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
         axes = axes[0]
-    return np.transpose(self, axes or None)
+    return _mark_view(np.transpose(self, axes or None))
 
 
 def copy(self):
@@ -206,6 +241,10 @@ def astype(self, dtype, copy=True):
     return ops.astype(self, np.dtype(dtype))
 
 
+Tensor.T = property(lambda self: _mark_view(np.transpose(self)), doc="Same as ``np.transpose``.")
+Tensor.mT = property(
+    lambda self: _mark_view(np.swapaxes(self, -1, -2)), doc="The last two axes swapped."
+)
 Tensor.reshape = reshape
 Tensor.transpose = transpose
 Tensor.flatten = flatten

@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from .tape import OutputNode, add_note, grad_mode
+from .tape import AnomalyNode, NodeClassSwitch, OutputNode, RetainGrad, add_note, grad_mode
 from .tensor import Tensor, new_tensor
 
 ndarray = np.ndarray
@@ -54,11 +54,12 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
         pending[root] = _add(pending.get(root), cotangent)
     saved_mode = grad_mode.enabled
     grad_mode.enabled = create_graph
+    retained = []  # (tensor, cotangent) for retain_grad(), written after the walk
     try:
         # Rules may meet 0/0 or 0*inf where a zero cotangent makes the result
         # irrelevant (the walk zeroes those); warnings there would be noise.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            arrived = _walk(nodes, pending, relevant, stops, create_graph)
+            arrived = _walk(nodes, pending, relevant, stops, create_graph, retained)
     finally:
         grad_mode.enabled = saved_mode
     if not (retain_graph or create_graph):
@@ -69,6 +70,8 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     if targets is not None:
         return [_own(arrived.get(t), handed_out) for t in targets]
     with _leaf_lock:
+        for tensor, g in retained:
+            tensor.grad = _own(g, handed_out) if tensor.grad is None else _add(tensor.grad, g)
         for node, g in arrived.items():
             tensor = node.leaf()
             if tensor is None:  # the user dropped the leaf: nobody can read its .grad
@@ -80,15 +83,18 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     return None
 
 
-def _walk(nodes, pending, relevant, stops, create_graph):
+def _walk(nodes, pending, relevant, stops, create_graph, retained):
     arrived = {}  # leaf (or target) node -> the total cotangent that reached it
     vdot = np.vdot
+    anomalies = NodeClassSwitch.count(AnomalyNode) > 0  # detect_anomaly()
     node = None
     try:
         for node in nodes:
             g = pending.pop(node, None)
             if g is None:
                 continue
+            if node.hooks is not None:
+                g = _run_hooks(node, g, retained)
             prim = node.primitive
             if prim is None or (stops is not None and node in stops):
                 if type(node) is OutputNode:
@@ -132,6 +138,8 @@ def _walk(nodes, pending, relevant, stops, create_graph):
                             ct = fit_cotangent(prim, ct, g, value)
                 else:
                     ct = fit_cotangent(prim, ct, g, value)
+                if anomalies:
+                    _check_anomaly(node, g, ct)
                 previous = pending.get(parent)
                 pending[parent] = ct if previous is None else _add(previous, ct)
     except BaseException as error:
@@ -144,6 +152,43 @@ def _walk(nodes, pending, relevant, stops, create_graph):
             add_note(error, note + (f", node made at {origin})" if origin else hint + ")"))
         raise
     return arrived
+
+
+def _run_hooks(node, g, retained):
+    # Tensor.register_hook / retain_grad: each hook sees the total cotangent
+    # of its tensor and may replace it.
+    keep = None
+    for hook in node.hooks:
+        if type(hook) is RetainGrad:
+            keep = hook.tensor()  # stored after every hook ran, as in PyTorch
+            continue
+        result = hook(g)
+        if result is not None:
+            shape = np.shape(result)
+            if shape != np.shape(g):
+                raise ValueError(
+                    f"a hook registered on a tensor of shape {np.shape(g)} returned a "
+                    f"gradient of shape {shape}; hooks must keep the shape"
+                )
+            g = result if type(result) in (ndarray, Tensor) else np.asarray(result)
+    if keep is not None:
+        retained.append((keep, g))
+    return g
+
+
+def _check_anomaly(node, g, ct):
+    data = ct._data if type(ct) is Tensor else ct
+    if not has_nan(data):
+        return
+    incoming = g if type(g) is tuple else (g,)
+    if any(c is not None and has_nan(np.asarray(c._data if type(c) is Tensor else c)) for c in incoming):
+        return  # NaN in, NaN out: the anomaly is further up
+    origin = getattr(node, "origin", "unknown (recorded outside detect_anomaly)")
+    raise FloatingPointError(
+        f"detect_anomaly: the VJP rule of {node.primitive.name!r} returned a NaN cotangent "
+        f"from a NaN-free one (input shapes: {[np.shape(v) for v in node.values]}); "
+        f"its node was made at {origin}"
+    )
 
 
 def _route_to_output_slot(output, g, pending):

@@ -9,6 +9,8 @@ otherwise.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .primitive import NUMPY_HANDLERS, NUMPY_NONDIFFERENTIABLE
 from .tensor import Tensor
 
@@ -44,6 +46,8 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
             f"np.{ufunc.__name__}(..., out=...) on a Tensor: tensors are immutable, "
             "so the result cannot be written into `out`; use the returned value"
         )
+    if method == "at" and inputs and isinstance(inputs[0], Tensor):
+        _refuse_in_place(f"np.{ufunc.__name__}.at")
     if method == "__call__":
         handler = NUMPY_HANDLERS.get(ufunc)
         if handler is not None:
@@ -63,7 +67,28 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
 
 
+# numpy functions that write into their first argument: never into a Tensor.
+IN_PLACE_WRITERS = {
+    np.copyto,
+    np.fill_diagonal,
+    np.put,
+    np.putmask,
+    np.place,
+    np.put_along_axis,
+}
+
+
+def _refuse_in_place(name):
+    raise TypeError(
+        f"{name} writes into its first argument in place, and tensors are immutable "
+        "(the tape may have saved that array). Build a new tensor instead: "
+        "x[index] = value (which rebinds x), tg.where, or tg.concatenate"
+    )
+
+
 def dispatch_function(func, args, kwargs):
+    if func in IN_PLACE_WRITERS and args and isinstance(args[0], Tensor):
+        _refuse_in_place(f"np.{func.__name__}")
     if kwargs.get("out") is not None:
         raise TypeError(
             f"np.{func.__name__}(..., out=...) on a Tensor: tensors are immutable, "

@@ -1,6 +1,6 @@
 """What the tape is made of: grad mode, nodes, and where a node was recorded.
 
-Nothing here knows about particular operations, or about arrays. A node
+Nothing here knows about particular operations. A node
 remembers the primitive that made it, the parent nodes of its positional
 inputs, the input values and the output. Per-backward state (cotangents in
 flight) is not stored here: it lives in the walk (see ``backward.py``).
@@ -13,6 +13,8 @@ import itertools
 import sys
 import threading
 import weakref
+
+import numpy as np
 
 _sequence = itertools.count()
 
@@ -137,6 +139,15 @@ class OutputNode(Node):
         return f"<Node {self.node.primitive.name}[{self.index}] #{self.sequence}>"
 
 
+class RetainGrad:
+    """The hook ``Tensor.retain_grad`` adds: the walk stores the cotangent in ``.grad``."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor):
+        self.tensor = weakref.ref(tensor)
+
+
 def origin_of_caller():
     """``file:line in function`` of the first frame outside tapegrad."""
     frame = sys._getframe(1)
@@ -157,36 +168,74 @@ class TracedNode(Node):
         self.origin = origin_of_caller()
 
 
+def _holds_nan(value):
+    if isinstance(value, tuple):
+        return any(_holds_nan(v) for v in value)
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind == "f" or kind == "c":
+        return bool(np.isnan(value).any())
+    return isinstance(value, float) and value != value
+
+
+def _shapes(values):
+    return ", ".join(
+        f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__ for v in values
+    )
+
+
+class AnomalyNode(TracedNode):
+    """A traced Node that refuses to be the first to make a NaN (``detect_anomaly``)."""
+
+    __slots__ = ()
+
+    def __init__(self, primitive, parents, values, kwargs, ans, residuals=None):
+        super().__init__(primitive, parents, values, kwargs, ans, residuals)
+        if _holds_nan(ans) and not any(_holds_nan(v) for v in values):
+            raise FloatingPointError(
+                f"detect_anomaly: primitive {primitive.name!r} returned NaN from inputs "
+                f"without NaN (inputs: {_shapes(values)}), called at {self.origin}"
+            )
+
+
 class NodeClassSwitch(contextlib.ContextDecorator):
     """While any thread is inside one of these, the recorder builds ``node_class``.
 
     The recorder looks its ``Node`` up in its module globals at each op, so
-    the switch costs nothing when off. A count (not a saved value) makes
-    overlapping uses in several threads end with the plain Node again.
+    the switch costs nothing when off. Counts (not saved values) make
+    overlapping uses in several threads end with the plain Node again; the
+    most thorough class asked for wins (anomaly checks also trace origins).
     """
 
     _lock = threading.Lock()
-    _active = 0
+    active = {}  # node class -> how many switches to it are open
 
     def __init__(self, node_class=TracedNode):
         self.node_class = node_class
 
-    def _install(self, node_class):
+    @classmethod
+    def count(cls, node_class):
+        return cls.active.get(node_class, 0)
+
+    def _install(self):
         from . import recorder  # the recorder imports this module
 
-        recorder.Node = node_class
+        for node_class in (AnomalyNode, TracedNode):
+            if NodeClassSwitch.active.get(node_class, 0) > 0:
+                recorder.Node = node_class
+                return
+        recorder.Node = Node
 
     def __enter__(self):
         with NodeClassSwitch._lock:
-            NodeClassSwitch._active += 1
-            self._install(self.node_class)
+            active = NodeClassSwitch.active
+            active[self.node_class] = active.get(self.node_class, 0) + 1
+            self._install()
         return self
 
     def __exit__(self, *exc):
         with NodeClassSwitch._lock:
-            NodeClassSwitch._active -= 1
-            if NodeClassSwitch._active == 0:
-                self._install(Node)
+            NodeClassSwitch.active[self.node_class] -= 1
+            self._install()
         return False
 
 
@@ -200,6 +249,22 @@ class trace_origins(NodeClassSwitch):  # noqa: N801
 
     def __init__(self):
         super().__init__(TracedNode)
+
+
+class detect_anomaly(NodeClassSwitch):  # noqa: N801
+    """Raise ``FloatingPointError`` at the first NaN a primitive or a rule makes.
+
+    Forward: the first primitive whose output holds a NaN while its inputs
+    hold none, named with its input shapes and the line of user code that
+    called it. Backward: the first VJP rule that returns a NaN cotangent from
+    a NaN-free one (a zero cotangent masked by the engine is not an anomaly),
+    named with the line that made its node. Context manager and decorator,
+    like ``torch.autograd.detect_anomaly``; off by default, free when off,
+    a check per op when on. It applies to every thread while active.
+    """
+
+    def __init__(self):
+        super().__init__(AnomalyNode)
 
 
 def add_note(error, note):

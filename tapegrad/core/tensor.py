@@ -16,13 +16,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tape import LeafNode
+from .tape import LeafNode, RetainGrad, grad_mode
 
 
 def _lock(array):
-    if array.flags.writeable:
-        array.flags.writeable = False
+    # The whole chain: a view's base is another Tensor's array (x[1:].data.base).
+    view = array
+    while type(view) is np.ndarray and view.flags.writeable:
+        view.flags.writeable = False
+        view = view.base
     return array
+
+
+def _conversion_refused(tensor):
+    return (
+        f"np.asarray / np.array of a Tensor that requires grad (shape {tensor.shape}, "
+        f"dtype {tensor.dtype}) would silently drop its gradient: the value would leave "
+        "the tape. Say what you mean: "
+        "t.detach() or t.numpy() or t.data for the values without gradient, "
+        "`with tg.no_grad():` around code that needs no gradient, tg.stack([t1, t2]) "
+        "instead of np.array([t1, t2]), or a tapegrad function (tg.*, or "
+        "@tg.primitive for your own) where the gradient should flow"
+    )
 
 
 def _restore(data, requires_grad, grad):
@@ -31,9 +46,17 @@ def _restore(data, requires_grad, grad):
     return tensor
 
 
-def _may_change(array):
-    """Could someone write to this memory later (it, or the array it views)?"""
-    return array.flags.writeable or array.base is not None
+def _private_array(data, dtype=None):
+    """An ndarray of ``data`` that nobody else can write."""
+    array = as_array(data, dtype)
+    if type(array) is not np.ndarray:
+        array = np.asarray(array)  # an ndarray subclass (matrix, memmap)
+    if array is data or array.base is not None:
+        # The caller keeps a way to write this memory (the array, a view, a
+        # buffer, or the owner of a read-only array): copy it, keeping numpy's
+        # memory order (reshape and ravel with order="K" read it).
+        array = array.copy(order="K")
+    return array
 
 
 def new_tensor(data, node):
@@ -55,7 +78,7 @@ def as_array(x, dtype=None):
         return np.asarray(x, dtype=dtype)
     if isinstance(x, (int, float, list, tuple)):
         array = np.asarray(x, dtype=dtype)
-        if dtype is None and array.dtype.kind in "iub":
+        if dtype is None and array.dtype.kind in "iubO":  # 2**70 is an object array
             array = array.astype(np.float64)
         return array
     return np.asarray(x, dtype=dtype)
@@ -70,18 +93,23 @@ class Tensor:
     tensors can require grad.
     """
 
-    __slots__ = ("__weakref__", "_data", "_node", "grad")
+    # _view is set only on the results of indexing and reshaping that numpy
+    # would give as views (read with getattr, so other ops never pay for it).
+    __slots__ = ("__weakref__", "_data", "_node", "_view", "grad")
     # Make ndarray binary operators defer to ours (ndarray + Tensor -> Tensor).
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        array = as_array(data, dtype)
-        if type(data) is np.ndarray and array is data and _may_change(data):
-            array = data.copy()
-        elif isinstance(data, Tensor) and dtype is None:
-            array = data._data
-        if type(array) is not np.ndarray:
-            array = np.asarray(array)
+        if isinstance(data, Tensor):  # its array is never written: share it
+            array = data._data if dtype is None else data._data.astype(dtype)
+        else:
+            if isinstance(data, np.ma.MaskedArray):
+                raise TypeError(
+                    "Tensor of a numpy masked array: tapegrad would drop the mask and "
+                    "compute on the hidden values. Pass a.filled(value) or "
+                    "a.compressed(), or weight by ~a.mask explicitly"
+                )
+            array = _private_array(data, dtype)
         self._data = array
         self._node = None
         self.grad = None
@@ -107,14 +135,12 @@ class Tensor:
                 "node would then differentiate values that were never computed. "
                 "Assign to a leaf, or start a new one: t = tg.tensor(new_values)"
             )
-        array = as_array(value)
+        array = _private_array(value)
         if array.shape != self._data.shape:
             raise ValueError(
                 f"Tensor.data: new value has shape {array.shape}, the tensor has "
                 f"shape {self._data.shape}"
             )
-        if array is value and type(array) is np.ndarray and _may_change(array):
-            array = array.copy()
         self._data = array.astype(self._data.dtype, copy=False)
 
     @property
@@ -161,14 +187,6 @@ class Tensor:
     def dtype(self):
         return self._data.dtype
 
-    @property
-    def T(self):  # noqa: N802
-        return np.transpose(self)
-
-    @property
-    def mT(self):  # noqa: N802
-        return np.swapaxes(self, -1, -2)
-
     def __len__(self):
         return len(self._data)
 
@@ -194,6 +212,8 @@ class Tensor:
         return (_restore, (np.array(self._data), self._node is not None, grad))
 
     def __array__(self, dtype=None, copy=None):
+        if self._node is not None and grad_mode.enabled:
+            raise TypeError(_conversion_refused(self))
         if copy:
             return self._data.astype(dtype or self._data.dtype, copy=True)
         array = _lock(self._data)
@@ -224,6 +244,50 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     __str__ = __repr__
+
+    # -- seeing the tape ------------------------------------------------------
+
+    @property
+    def node(self):
+        """The node that made this tensor (``.primitive``, ``.parents``, ``.sequence``;
+        ``.origin`` under ``tg.trace_origins()``), a leaf node, or None off the tape."""
+        return self._node
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with the gradient w.r.t. this tensor during backward.
+
+        The hook may return a replacement (same shape) or None. Returns a handle
+        whose ``.remove()`` unregisters it, as in PyTorch.
+        """
+        node = self._needs_node("register_hook")
+        if node.hooks is None:
+            node.hooks = []
+        node.hooks.append(hook)
+        return HookHandle(node.hooks, hook)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always do)."""
+        node = self._needs_node("retain_grad")
+        if type(node) is LeafNode or self.retains_grad:
+            return
+        if node.hooks is None:
+            node.hooks = []
+        node.hooks.append(RetainGrad(self))
+
+    @property
+    def retains_grad(self):
+        hooks = self._node.hooks if self._node is not None else None
+        return bool(hooks) and any(
+            type(h) is RetainGrad and h.tensor() is self for h in hooks
+        )
+
+    def _needs_node(self, what):
+        if self._node is None:
+            raise RuntimeError(
+                f"{what}() on a tensor that does not require grad: no gradient will "
+                "reach it (create it with requires_grad=True, or compute it from one)"
+            )
+        return self._node
 
     # -- backward ----------------------------------------------------------
 
@@ -265,3 +329,16 @@ class Tensor:
         run_backward(
             [self._node], [cotangent], retain_graph=retain_graph, create_graph=create_graph
         )
+
+
+class HookHandle:
+    """Returned by ``Tensor.register_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("hook", "hooks")
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)

@@ -266,13 +266,19 @@ def svm_loss(x, y):
     return loss, dx
 
 
+def _constant(x):
+    # The values of x without its gradient (x is a Tensor when a rule runs
+    # under create_graph): for terms whose derivative is known to vanish.
+    return np.asarray(x.detach() if hasattr(x, "detach") else x)
+
+
 def softmax_loss(x, y):
     """Softmax cross entropy: ``(loss, dx)``, mean over N."""
     y = check_labels("softmax_loss", x, y)
     N, C = np.shape(x)
     # Softmax is invariant to a per-row shift, so the shift is a constant:
     # no gradient flows through the max (and none through its ties).
-    shift = np.max(np.asarray(x), axis=1, keepdims=True) if C else 0.0
+    shift = np.max(_constant(x), axis=1, keepdims=True) if C else 0.0
     shifted = x - shift
     log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     loss = -np.sum(log_probs[np.arange(N), y]) / N

@@ -42,7 +42,7 @@ def sqrt_where_positive(x):
 
 
 def sqrt_times_mask(x):
-    return tg.sqrt(x) * (np.asarray(x) > 0)
+    return tg.sqrt(x) * (x.data > 0)
 
 
 def log_where_positive(x):
@@ -50,7 +50,7 @@ def log_where_positive(x):
 
 
 def log_times_mask(x):
-    return tg.log(x) * (np.asarray(x) > 0)
+    return tg.log(x) * (x.data > 0)
 
 
 def sqrt_via_exp_log_where_positive(x):

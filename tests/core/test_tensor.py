@@ -71,10 +71,14 @@ def test_conversions():
     x = tg.tensor([[1.5]], requires_grad=True)
     assert x.item() == 1.5 and float(tg.tensor(1.5)) == 1.5
     assert isinstance(x.numpy(), np.ndarray)
-    assert isinstance(np.asarray(x), np.ndarray)
-    np.testing.assert_array_equal(np.asarray(x), [[1.5]])
+    with pytest.raises(TypeError, match="drop its gradient"):
+        np.asarray(x)  # would cut the graph: say x.detach(), x.numpy() or x.data
+    with tg.no_grad():
+        assert isinstance(np.asarray(x), np.ndarray)
+        np.testing.assert_array_equal(np.asarray(x), [[1.5]])
+        assert np.asarray(x, dtype=np.float32).dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(x.detach()), [[1.5]])
     assert x.tolist() == [[1.5]]
-    assert np.asarray(x, dtype=np.float32).dtype == np.float32
 
 
 def test_repr_shows_values_and_grad_flag():
