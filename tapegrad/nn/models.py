@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+
 import numpy as np
 
 from ..core.tape import no_grad
@@ -149,37 +153,78 @@ class FullyConnectedNet:
         return state
 
     def load_state_dict(self, state):
-        """Set parameters and running statistics from ``state`` (names and shapes must match)."""
-        expected = set(self.params)
-        missing = expected - set(state)
-        extra = {k for k in state if k not in expected and not k.startswith("bn")}
+        """Set parameters and running statistics from ``state``.
+
+        Everything is checked (names, shapes, real numbers) before anything
+        is set, so a bad state leaves the model as it was.
+        """
+        where = "FullyConnectedNet.load_state_dict"
+        expected = dict(self._state_shapes())
+        missing = [k for k in self.params if k not in state]
+        extra = sorted(k for k in state if k not in expected)
         if missing or extra:
-            raise ValueError(
-                f"FullyConnectedNet.load_state_dict: missing {sorted(missing)}, "
-                f"unexpected {sorted(extra)}"
-            )
-        for name, p in self.params.items():
-            value = np.asarray(state[name])
-            if value.shape != p.shape:
-                raise ValueError(
-                    f"FullyConnectedNet.load_state_dict: {name} has shape {value.shape}, "
-                    f"the model's has shape {p.shape}"
+            raise ValueError(f"{where}: missing {sorted(missing)}, unexpected {extra}")
+        arrays = {}
+        for name, value in state.items():
+            value = np.array(value)  # a private copy: the caller keeps theirs
+            if value.dtype.kind not in "fiu":
+                raise TypeError(
+                    f"{where}: {name} has dtype {value.dtype}; parameters and running "
+                    "statistics must be real numbers (a complex value would be truncated)"
                 )
+            if value.shape != expected[name]:
+                raise ValueError(
+                    f"{where}: {name} has shape {value.shape}, the model's has shape "
+                    f"{expected[name]}"
+                )
+            arrays[name] = value.astype(self.dtype)
+        # All checked: now swap.
+        for name, p in self.params.items():
             with no_grad():
-                p.data = value.astype(self.dtype)
+                p.data = arrays[name]
         for i, bn_param in enumerate(self.bn_params, start=1):
             for key in ("running_mean", "running_var"):
                 name = f"bn{i}.{key}"
-                if name in state:
-                    bn_param[key] = np.array(state[name], dtype=self.dtype)
+                if name in arrays:
+                    bn_param[key] = arrays[name]
                 else:
                     bn_param.pop(key, None)
 
+    def _state_shapes(self):
+        for name, p in self.params.items():
+            yield name, p.shape
+        for i, _ in enumerate(self.bn_params, start=1):
+            for key in ("running_mean", "running_var"):
+                yield f"bn{i}.{key}", (self.hidden_dims[i - 1],)
+
     def save(self, path):
-        """Write :meth:`state_dict` with ``np.savez`` (plain arrays, no pickle)."""
-        np.savez(path, **self.state_dict())
+        """Write :meth:`state_dict` with ``np.savez`` (plain arrays, no pickle).
+
+        ``.npz`` is added to the name when missing (as numpy does), and the
+        file is written beside the target and renamed over it, so a failure
+        part-way (a full disk) leaves any previous checkpoint intact.
+        """
+        path = _npz_path(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".npz.partial")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.savez(file, **self.state_dict())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+            raise
 
     def load(self, path):
-        """Read a file written by :meth:`save` (``allow_pickle=False``)."""
+        """Read a file written by :meth:`save` (``allow_pickle=False``); the same
+        path works with or without ``.npz``. A bad file leaves the model as it was."""
+        if not os.path.exists(path) and os.path.exists(_npz_path(path)):
+            path = _npz_path(path)
         with np.load(path, allow_pickle=False) as data:
             self.load_state_dict({name: data[name] for name in data.files})
+
+
+def _npz_path(path):
+    path = os.fspath(path)
+    return path if path.endswith(".npz") else path + ".npz"

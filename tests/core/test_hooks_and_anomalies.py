@@ -134,7 +134,9 @@ def test_overlapping_debug_modes_in_threads_end_with_the_plain_node():
             inside.wait()
             inside.wait()
 
-    threads = [threading.Thread(target=work, args=(m,)) for m in (tg.trace_origins, tg.detect_anomaly)]
+    threads = [
+        threading.Thread(target=work, args=(m,)) for m in (tg.trace_origins, tg.detect_anomaly)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -144,3 +144,56 @@ def test_bad_model_options():
         FullyConnectedNet([5], input_dim=4, num_classes=3, normalization="layernorm")
     with pytest.raises(ValueError, match="dropout"):
         FullyConnectedNet([5], input_dim=4, num_classes=3, dropout=1.0)
+
+
+def _trained_bn_model(seed):
+    model = FullyConnectedNet([5], input_dim=4, num_classes=3, normalization="batchnorm", seed=seed)
+    X, y = small_batch(seed)
+    model.loss(X, y)  # fills the running statistics
+    return model
+
+
+def test_a_failed_load_leaves_the_model_as_it_was():
+    model = _trained_bn_model(0)
+    before = model.state_dict()
+    bad = _trained_bn_model(1).state_dict()
+    bad["bn1.running_var"] = np.ones(7)  # wrong shape, checked after the parameters
+    with pytest.raises(ValueError, match="bn1.running_var"):
+        model.load_state_dict(bad)
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name])
+
+
+def test_load_refuses_complex_values():
+    model = FullyConnectedNet([5], input_dim=4, num_classes=3)
+    state = model.state_dict()
+    state["W1"] = state["W1"] + 1j
+    with pytest.raises(TypeError, match="complex"):
+        model.load_state_dict(state)
+
+
+def test_save_and_load_take_the_same_path_with_or_without_npz(tmp_path):
+    model = FullyConnectedNet([5], input_dim=4, num_classes=3, seed=0)
+    model.save(tmp_path / "model")
+    assert (tmp_path / "model.npz").exists()
+    other = FullyConnectedNet([5], input_dim=4, num_classes=3, seed=1)
+    other.load(tmp_path / "model")
+    np.testing.assert_array_equal(other.params["W1"].data, model.params["W1"].data)
+
+
+def test_a_save_that_fails_part_way_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    model = FullyConnectedNet([5], input_dim=4, num_classes=3, seed=0)
+    model.save(tmp_path / "model.npz")
+    saved = (tmp_path / "model.npz").read_bytes()
+
+    def disk_full(file, **arrays):
+        file.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        FullyConnectedNet([5], input_dim=4, num_classes=3, seed=1).save(tmp_path / "model.npz")
+    assert (tmp_path / "model.npz").read_bytes() == saved
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no partial file left
