@@ -158,7 +158,7 @@ def test_a_failed_load_leaves_the_model_as_it_was():
     before = model.state_dict()
     bad = _trained_bn_model(1).state_dict()
     bad["bn1.running_var"] = np.ones(7)  # wrong shape, checked after the parameters
-    with pytest.raises(ValueError, match="bn1.running_var"):
+    with pytest.raises(ValueError, match=r"bn1\.running_var"):
         model.load_state_dict(bad)
     after = model.state_dict()
     assert before.keys() == after.keys()
