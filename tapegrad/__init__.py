@@ -13,6 +13,7 @@ from .tensor import Tensor, tensor  # binds the operators and methods to the ops
 # isort: split
 from . import extend, linalg, nn, optim
 from .core.tape import detect_anomaly, enable_grad, is_grad_enabled, no_grad, trace_origins
+from .debug import graph
 from .extend import Domain, Primitive, implements, nondifferentiable, primitive, primitives
 from .ops import *  # noqa: F403  (numpy names at top level: tg.exp, tg.sum, ...)
 from .transforms import grad, value_and_grad, vjp
@@ -50,5 +51,6 @@ __all__ = [
     "is_grad_enabled",
     "trace_origins",
     "detect_anomaly",
+    "graph",
     *ops.__all__,
 ]

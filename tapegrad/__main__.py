@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-USAGE = """usage: python -m tapegrad COMMAND [ARGS]
+USAGE = """usage: python -m tapegrad [--version] COMMAND [ARGS]
 
 commands:
   demo               train a batchnorm + dropout net on handwritten digits
@@ -16,6 +16,11 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
+        return 0
+    if argv[0] == "--version":
+        from . import __version__
+
+        print(f"tapegrad {__version__}")
         return 0
     command, rest = argv[0], argv[1:]
     if command == "demo":

@@ -2,8 +2,8 @@
 
 A batchnorm + dropout net learns scikit-learn's bundled 8x8 digits (no
 download), the curves go to a PNG, and the seed's primitives are checked
-against finite differences. Needs the ``demo`` extra:
-``pip install "tapegrad[demo]"`` (scikit-learn and matplotlib).
+against finite differences. Needs the ``demo`` extra (scikit-learn and
+matplotlib): ``pip install -e ".[demo]"`` in a tapegrad checkout.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ __all__ = ["main", "fit", "load_digits_split", "plot_curves", "gradient_check_ta
 
 ACCURACY_BAR = 0.95
 MISSING_EXTRA = (
-    "the demo needs scikit-learn and matplotlib (the 'demo' extra):\n"
-    '    pip install "tapegrad[demo]"\n'
+    "the demo needs scikit-learn and matplotlib (the 'demo' extra); in a tapegrad checkout:\n"
+    '    pip install -e ".[demo]"\n'
     "or: pip install scikit-learn matplotlib"
 )
 

@@ -65,4 +65,4 @@ def test_missing_extra_exits_2_with_the_install_command(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
     assert tapegrad_main(["demo", "--epochs", "1"]) == 2
     err = capsys.readouterr().err
-    assert 'pip install "tapegrad[demo]"' in err
+    assert 'pip install -e ".[demo]"' in err
