@@ -15,8 +15,12 @@ from . import extend, linalg, nn, optim
 from .core.tape import detect_anomaly, enable_grad, is_grad_enabled, no_grad, trace_origins
 from .debug import graph
 from .extend import Domain, Primitive, implements, nondifferentiable, primitive, primitives
+from .forward_mode import jvp, linearize
+from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .ops import *  # noqa: F403  (numpy names at top level: tg.exp, tg.sum, ...)
-from .transforms import grad, value_and_grad, vjp
+from .remat import checkpoint
+from .transforms import grad, stop_gradient, value_and_grad, vjp
+from .tree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 __version__ = "0.1.0"
 
@@ -40,6 +44,20 @@ __all__ = [
     "grad",
     "value_and_grad",
     "vjp",
+    "jvp",
+    "linearize",
+    "jacrev",
+    "jacfwd",
+    "jacobian",
+    "hessian",
+    "hvp",
+    "stop_gradient",
+    "checkpoint",
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_map",
+    "tree_leaves",
+    "register_pytree_node",
     "primitive",
     "primitives",
     "Primitive",
@@ -50,7 +68,7 @@ __all__ = [
     "enable_grad",
     "is_grad_enabled",
     "trace_origins",
-    "detect_anomaly",
     "graph",
+    "detect_anomaly",
     *ops.__all__,
 ]

@@ -7,12 +7,17 @@ defaults; the state is created on the first call. The dict is updated in
 place and returned, as in CS231n's ``optim.py``. ``w`` is never written.
 
 The optimizer classes keep one config per parameter Tensor and step each
-parameter from its ``.grad``::
+parameter from its ``.grad``, or from gradients passed to ``step``::
 
     opt = tg.optim.Adam(model.parameters(), learning_rate=1e-3)
     loss.backward()
     opt.step()
     opt.zero_grad()
+
+The parameters may be a list (or any iterable) of Tensors, or a pytree of
+them (``{"W1": w1, "b1": b1}``, nested lists and tuples, namedtuples);
+``opt.step(grads)`` then takes gradients of the same structure, such as
+``tg.grad(loss_fn)(params)`` returns.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from .core.tape import no_grad
+from .core.tensor import Tensor
+from .tree import tree_flatten
 
 __all__ = [
     "sgd",
@@ -107,18 +114,33 @@ def adam(w, dw, config=None):
     return next_w, config
 
 
-class Optimizer:
-    """Steps a list of parameter Tensors with an update rule, one config each.
+def _parameter_leaves(params):
+    """``(leaves, treedef)`` of a pytree of parameters, or of an iterator of them."""
+    leaves, treedef = tree_flatten(params)
+    if len(leaves) == 1 and leaves[0] is params and not isinstance(params, Tensor):
+        # Not a container optree knows (a generator, model.parameters()): iterate it.
+        leaves, treedef = tree_flatten(list(params))
+    return leaves, treedef
 
-    ``hyperparameters`` (``learning_rate=...``, ``momentum=...``) seed every
-    parameter's config. Parameters whose ``.grad`` is None are skipped.
+
+def _gradient_array(g):
+    return g._data if isinstance(g, Tensor) else g
+
+
+class Optimizer:
+    """Steps parameter Tensors with an update rule, one config each.
+
+    ``params``: a list or iterable of Tensors that require grad, or a pytree
+    of them (a dict, nested lists/tuples, namedtuples). ``hyperparameters``
+    (``learning_rate=...``, ``momentum=...``) seed every parameter's config.
+    Parameters whose gradient is None are skipped.
     """
 
     rule = staticmethod(sgd)
     defaults = SGD_DEFAULTS
 
     def __init__(self, params, **hyperparameters):
-        self.params = list(params)
+        self.params, self.treedef = _parameter_leaves(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty list of parameters")
         for i, p in enumerate(self.params):
@@ -144,14 +166,32 @@ class Optimizer:
         for config in self.configs:
             config["learning_rate"] = value
 
-    def step(self):
-        """Update every parameter that has a gradient: ``p.data = next_w``."""
+    def step(self, grads=None):
+        """Update every parameter that has a gradient: ``p.data = next_w``.
+
+        The gradients are the parameters' ``.grad``, or ``grads``: a pytree of
+        the parameters' structure (arrays or Tensors), e.g. from ``tg.grad``.
+        """
+        if grads is None:
+            grads = [p.grad for p in self.params]
+        else:
+            grads, treedef = tree_flatten(grads)
+            if treedef != self.treedef:
+                raise ValueError(
+                    f"{type(self).__name__}.step: grads have structure {treedef}, the "
+                    f"parameters have {self.treedef}"
+                )
         with no_grad():
-            for p, config in zip(self.params, self.configs):
-                if p.grad is None:
+            for p, g, config in zip(self.params, grads, self.configs):
+                if g is None:
                     continue
                 w = p.data
-                dw = np.asarray(p.grad, dtype=w.dtype)
+                dw = np.asarray(_gradient_array(g), dtype=w.dtype)
+                if dw.shape != w.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}.step: a gradient has shape {dw.shape}, its "
+                        f"parameter has shape {w.shape}"
+                    )
                 next_w, _ = type(self).rule(w, dw, config)
                 p.data = next_w
 

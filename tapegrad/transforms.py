@@ -1,9 +1,19 @@
-"""Function transforms: grad, value_and_grad, vjp (layer primitives: tapegrad.nn.functional).
+"""Function transforms, reverse mode: grad, value_and_grad, vjp, stop_gradient.
 
-Each call builds a fresh tape. Arguments that are plain arrays become new
-leaves; arguments that are already Tensors on an outer tape are passed
-through an identity node, so the inner gradient is itself recorded and a
-``grad`` of a ``grad`` works (create_graph on the inner backward).
+Each call runs the function once on the tape (a *trace*). Every leaf of the
+differentiated arguments (pytrees: :mod:`tapegrad.tree`) becomes a node of
+its own: a plain array becomes a new leaf Tensor; a Tensor already on a tape
+(inside another transform) goes through an identity node, so this
+transform's backward is itself recorded (``create_graph``) and the outer one
+can differentiate it: grad of grad, jvp of grad, grad of jvp.
+
+Results are ndarrays at the top level and Tensors inside another transform,
+always Tensors there (a constant zero too): an outer transform can then tell a
+result of tapegrad from a value that left the tape, which is an error.
+
+Forward mode is in ``forward_mode.py``, Jacobians and Hessians in
+``jacobians.py``, ``checkpoint`` in ``remat.py``; they share :func:`trace`,
+:func:`pull_back` and :func:`output_leaves` from here.
 """
 
 from __future__ import annotations
@@ -15,8 +25,11 @@ import numpy as np
 from .core.backward import run_backward
 from .core.primitive import primitive
 from .core.tape import enable_grad, grad_mode
-from .core.tensor import Tensor, as_array
+from .core.tensor import Tensor, as_array, is_duck_array, new_tensor, to_array
 from .domain import Domain
+from .tree import path_text, tree_flatten, tree_flatten_with_path, tree_map, tree_unflatten
+
+__all__ = ["grad", "stop_gradient", "value_and_grad", "vjp"]
 
 
 @primitive(numpy=np.copy, domain=Domain(("real",)), elementwise=True, zero_preserving=True)
@@ -30,126 +43,312 @@ def _identity_vjp(g, ans, x):
     return (g,)
 
 
-def _argnums_tuple(argnums, nargs, fname):
+# -- the machinery the transforms share ------------------------------------------------
+
+
+def argnums_tuple(argnums, nargs, fname):
+    """``(single, positions)``: was ``argnums`` one int, and the non-negative positions."""
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
+    if not nums:
+        raise ValueError(f"{fname}: argnums is empty; name at least one argument")
     for n in nums:
-        if not -nargs <= n < nargs:
+        if not isinstance(n, int) or not -nargs <= n < nargs:
             raise ValueError(
                 f"{fname}: argnums={argnums!r} but the function got {nargs} positional argument(s)"
             )
-    return single, tuple(n % nargs for n in nums)
+    nums = tuple(n % nargs for n in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{fname}: argnums={argnums!r} names an argument twice")
+    return single, nums
 
 
-def _trace(fun, args, argnums, fname):
-    """Run ``fun`` with the chosen arguments as fresh nodes; returns (out, inputs, nested)."""
+class Trace:
+    """One run of a function with the leaves of some arguments as fresh nodes.
+
+    ``inputs`` is the flat list of those nodes' Tensors, argument after
+    argument; ``treedefs`` has one structure per differentiated argument.
+    ``nested``: results must stay on the tape (an outer transform is running,
+    or an argument was already on a tape).
+    """
+
+    __slots__ = ("inputs", "nested", "out", "treedefs")
+
+    def __init__(self, out, inputs, treedefs, nested):
+        self.out = out
+        self.inputs = inputs
+        self.treedefs = treedefs
+        self.nested = nested
+
+    def per_argument(self, flat):
+        """Split a flat list (one entry per input leaf) into one tree per argument."""
+        trees, start = [], 0
+        for treedef in self.treedefs:
+            stop = start + treedef.num_leaves
+            trees.append(tree_unflatten(treedef, flat[start:stop]))
+            start = stop
+        return trees
+
+    def flatten_like_inputs(self, trees, what, fname):
+        """The leaves of ``trees`` (one per argument), checked against the arguments."""
+        flat = []
+        for k, (tree, treedef) in enumerate(zip(trees, self.treedefs)):
+            leaves, structure = tree_flatten(tree)
+            if structure != treedef:
+                raise ValueError(
+                    f"{fname}: {what} {k} has structure {structure}, the argument has {treedef}"
+                )
+            flat.extend(leaves)
+        return [
+            conform(leaf, x._data, f"{what} for input leaf {i}", fname)
+            for i, (leaf, x) in enumerate(zip(flat, self.inputs))
+        ]
+
+
+def trace(fun, args, kwargs, argnums, fname):
+    """Run ``fun(*args, **kwargs)`` with the arguments at ``argnums`` as fresh nodes."""
     args = list(args)
-    inputs = []
+    inputs, treedefs = [], []
     nested = grad_mode.transform_depth > 0
     for n in argnums:
-        arg = args[n]
-        if isinstance(arg, Tensor) and arg.requires_grad:
-            nested = True
-            with enable_grad():
-                start = identity(arg)
-        else:
-            array = as_array(arg)
-            if array.dtype.kind != "f":
-                raise TypeError(
-                    f"{fname}: argument {n} has dtype {array.dtype}; only floating point "
-                    "arguments can be differentiated (convert with .astype(float))"
-                )
-            start = Tensor(array, requires_grad=True)
-        args[n] = start
-        inputs.append(start)
+        leaves, treedef = tree_flatten(args[n])
+        starts = []
+        for k, leaf in enumerate(leaves):
+            if isinstance(leaf, Tensor) and leaf._node is not None:
+                nested = True
+                with enable_grad():
+                    start = identity(leaf)
+            else:
+                array = as_array(leaf)
+                if array.dtype.kind != "f":
+                    raise TypeError(
+                        f"{fname}: argument {n}{_leaf_path(args[n], k)} has dtype "
+                        f"{array.dtype}; only floating point arguments can be differentiated "
+                        "(convert with .astype(float), or pass it by keyword to leave it out)"
+                    )
+                start = Tensor(array, requires_grad=True)
+            starts.append(start)
+        args[n] = tree_unflatten(treedef, starts)
+        inputs.extend(starts)
+        treedefs.append(treedef)
     grad_mode.transform_depth += 1
+    outer_inputs = grad_mode.traced_inputs
+    grad_mode.traced_inputs = (*outer_inputs, frozenset(x._node for x in inputs))
     try:
         with enable_grad():
-            out = fun(*args)
+            out = fun(*args, **kwargs)
     finally:
         grad_mode.transform_depth -= 1
-    return out, inputs, nested
+        grad_mode.traced_inputs = outer_inputs
+    return Trace(out, inputs, treedefs, nested)
 
 
-def _gradients(out, inputs, cotangent, nested, retain_graph):
-    if not isinstance(out, Tensor) or out._node is None:
-        # The output does not depend on the inputs: every gradient is zero.
-        return [np.zeros_like(t._data) for t in inputs]
-    cts = run_backward(
-        [out._node],
-        [cotangent],
-        targets=[t._node for t in inputs],
-        retain_graph=retain_graph,
-        create_graph=nested,
+def _leaf_path(tree, k):
+    paths, _, _ = tree_flatten_with_path(tree)
+    return path_text(paths[k])
+
+
+def pull_back(roots, cotangents, inputs, *, create_graph, retain_graph=True):
+    """The cotangents reaching ``inputs`` from ``cotangents`` placed at ``roots``.
+
+    Roots that are off the tape, and None cotangents, contribute nothing; an
+    input reached by nothing gets zeros. With ``create_graph`` the backward
+    is recorded and every result is a Tensor, else an ndarray.
+    """
+    nodes, sent = [], []
+    for root, cotangent in zip(roots, cotangents):
+        if cotangent is not None and type(root) is Tensor and root._node is not None:
+            nodes.append(root._node)
+            sent.append(cotangent)
+    if nodes:
+        arrived = run_backward(
+            nodes,
+            sent,
+            targets=[x._node for x in inputs],
+            retain_graph=retain_graph,
+            create_graph=create_graph,
+        )
+    else:
+        arrived = [None] * len(inputs)
+    return [_result(ct, x, create_graph) for ct, x in zip(arrived, inputs)]
+
+
+def _result(ct, like, on_tape):
+    if ct is None:
+        ct = np.zeros_like(like._data)
+    if on_tape:
+        return ct if type(ct) is Tensor else new_tensor(to_array(ct), None)
+    return ct._data if type(ct) is Tensor else ct
+
+
+def conform(value, like, what, fname):
+    """``value`` (array, number or Tensor) checked to have ``like``'s shape, in its dtype."""
+    if isinstance(value, Tensor):
+        data = value._data
+    else:
+        data = value = as_array(value)
+    if data.shape != like.shape:
+        raise ValueError(f"{fname}: {what} has shape {data.shape}, expected {like.shape}")
+    if data.dtype.kind not in "fiub" and like.dtype.kind == "f":
+        raise TypeError(
+            f"{fname}: {what} has dtype {data.dtype} for a real output; its imaginary part "
+            "would be dropped (complex differentiation is not supported yet)"
+        )
+    if not isinstance(value, Tensor) and value.dtype != like.dtype and like.dtype.kind == "f":
+        value = value.astype(like.dtype)
+    return value
+
+
+def needs_tape(tree):
+    """Does any leaf of ``tree`` require grad (so results computed from it must too)?"""
+    return any(isinstance(leaf, Tensor) and leaf._node is not None for leaf in tree)
+
+
+def output_leaves(out, fname):
+    """``(leaves, treedef)`` of a function's output; every leaf must be a Tensor."""
+    leaves, treedef = tree_flatten(out)
+    for k, leaf in enumerate(leaves):
+        if not isinstance(leaf, Tensor):
+            raise TypeError(_off_tape_message(fname, "output" + _leaf_path(out, k), leaf))
+    return leaves, treedef
+
+
+def _off_tape_message(fname, where, value):
+    kind = type(value).__name__
+    return (
+        f"{fname}: the function's {where} is a {kind}, not a Tensor: it does not depend on "
+        "the inputs through tapegrad operations, so it has no derivative. Compute it with "
+        "tapegrad (tg.sum(x), x @ w, np.exp(x) on Tensors); float(), .item(), .data and "
+        "np.asarray inside the function leave the tape. For a zero derivative on purpose, "
+        "return a Tensor, e.g. 0.0 * tg.sum(x)"
     )
-    results = []
-    for t, ct in zip(inputs, cts):
-        if ct is None:
-            ct = np.zeros_like(t._data)
-        elif not nested and isinstance(ct, Tensor):
-            ct = ct._data
-        results.append(ct)
-    return results
 
 
-def _scalar_output(out, fname):
-    data = out._data if isinstance(out, Tensor) else np.asarray(out)
-    if data.size != 1:
+def split_aux(out, has_aux, fname):
+    """``(out, aux)``: with ``has_aux`` the function must return a pair."""
+    if not has_aux:
+        return out, None
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(
+            f"{fname}(has_aux=True): the function must return a pair (output, aux); got "
+            f"{type(out).__name__}" + (f" of length {len(out)}" if isinstance(out, tuple) else "")
+        )
+    return out[0], out[1]
+
+
+def plain(tree, nested):
+    """``tree`` for the caller: Tensors become read-only ndarrays at the top level."""
+    if nested:
+        return tree
+    return tree_map(lambda leaf: leaf.data if isinstance(leaf, Tensor) else leaf, tree)
+
+
+# -- the transforms -----------------------------------------------------------------
+
+
+def _scalar(out, fname, has_aux):
+    if not isinstance(out, Tensor):
+        if isinstance(out, (tuple, list, dict)):
+            hint = "" if has_aux else "; for f returning (value, aux) pass has_aux=True"
+            raise TypeError(
+                f"{fname}: the function must return a scalar Tensor, got a "
+                f"{type(out).__name__}{hint}"
+            )
+        raise TypeError(_off_tape_message(fname, "output", out))
+    if out._data.size != 1:
         raise ValueError(
             f"{fname}: the function must return a scalar (one element), got shape "
-            f"{data.shape}; use tg.vjp for non-scalar outputs"
+            f"{out._data.shape}; use tg.vjp or tg.jacrev for non-scalar outputs"
         )
-    return data
+    return out
 
 
-def value_and_grad(fun, argnums=0):
-    """``value_and_grad(f)(*args) -> (f(*args), df/dargs)``; see :func:`grad`."""
+def _value_and_grad(fun, argnums, has_aux, fname, args, kwargs):
+    single, nums = argnums_tuple(argnums, len(args), fname)
+    traced = trace(fun, args, kwargs, nums, fname)
+    out, aux = split_aux(traced.out, has_aux, fname)
+    out = _scalar(out, fname, has_aux)
+    data = out._data
+    flat = pull_back(
+        [out], [np.ones_like(data)], traced.inputs, create_graph=traced.nested, retain_graph=False
+    )
+    grads = traced.per_argument(flat)
+    g = grads[0] if single else tuple(grads)
+    if traced.nested or is_duck_array(data):  # (a Dask value stays lazy)
+        value = out if traced.nested else data
+    else:
+        value = data.item() if data.ndim == 0 else data
+    if has_aux:
+        value = (value, plain(aux, traced.nested))
+    return value, g
+
+
+def value_and_grad(fun, argnums=0, has_aux=False):
+    """``value_and_grad(f)(*args, **kwargs) -> (f(*args, **kwargs), gradient)``; see :func:`grad`.
+
+    With ``has_aux``, ``f`` returns ``(value, aux)`` and the result is
+    ``((value, aux), gradient)``.
+    """
 
     @functools.wraps(fun)
-    def value_and_grad_fun(*args):
-        single, nums = _argnums_tuple(argnums, len(args), "value_and_grad")
-        out, inputs, nested = _trace(fun, args, nums, "value_and_grad")
-        data = _scalar_output(out, "value_and_grad")
-        grads = _gradients(out, inputs, np.ones_like(data), nested, retain_graph=False)
-        value = out if nested else data.reshape(()).item() if data.ndim == 0 else data
-        return value, grads[0] if single else tuple(grads)
+    def value_and_grad_fun(*args, **kwargs):
+        return _value_and_grad(fun, argnums, has_aux, "value_and_grad", args, kwargs)
 
     return value_and_grad_fun
 
 
-def grad(fun, argnums=0):
+def grad(fun, argnums=0, has_aux=False):
     """The gradient of a scalar function, as a function.
 
-    ``argnums`` (int or tuple) picks the arguments to differentiate; results
-    are ndarrays shaped like them (a tuple for a tuple of argnums). Called on
-    Tensors that require grad (inside another ``grad``), results are Tensors
-    on the outer tape, so ``grad(grad(f))`` works.
+    ``argnums`` (int or tuple, negative counts from the end) picks the
+    positional arguments to differentiate; each may be a pytree (dict, list,
+    tuple, namedtuple) of arrays, numbers or Tensors, and its gradient has
+    the same structure (a tuple of them for a tuple of argnums). Keyword
+    arguments are passed to ``f`` and not differentiated. With ``has_aux``,
+    ``f`` returns ``(value, aux)`` and the result is ``(gradient, aux)``.
+
+    Called on Tensors that require grad (inside another transform), results
+    are Tensors on the outer tape, so ``grad(grad(f))`` works.
     """
 
     @functools.wraps(fun)
-    def grad_fun(*args):
-        return value_and_grad(fun, argnums)(*args)[1]
+    def grad_fun(*args, **kwargs):
+        value, g = _value_and_grad(fun, argnums, has_aux, "grad", args, kwargs)
+        return (g, value[1]) if has_aux else g
 
     return grad_fun
 
 
-def vjp(fun, *primals):
-    """``out, vjp_fn = vjp(f, *primals)``; ``vjp_fn(cotangent)`` -> tuple, one per primal.
+def vjp(fun, *primals, has_aux=False):
+    """``out, vjp_fn = vjp(f, *primals)``: ``vjp_fn(cotangent)`` is a tuple, one per primal.
 
-    ``vjp_fn`` may be called many times (the graph is kept).
+    ``out`` may be a pytree of Tensors; ``cotangent`` then has its structure
+    and each primal's cotangent has that primal's. ``vjp_fn`` may be called
+    many times (the graph is kept while it lives). With ``has_aux``, ``f``
+    returns ``(out, aux)`` and the result is ``(out, vjp_fn, aux)``.
     """
-    nums = tuple(range(len(primals)))
-    out, inputs, nested = _trace(fun, primals, nums, "vjp")
-    out_data = out._data if isinstance(out, Tensor) else np.asarray(out)
+    traced = trace(fun, primals, {}, range(len(primals)), "vjp")
+    out, aux = split_aux(traced.out, has_aux, "vjp")
+    leaves, treedef = output_leaves(out, "vjp")
 
     def vjp_fn(cotangent):
-        ct = cotangent if isinstance(cotangent, Tensor) else as_array(cotangent)
-        if ct.shape != out_data.shape:
+        ct_leaves, ct_treedef = tree_flatten(cotangent)
+        if ct_treedef != treedef:
             raise ValueError(
-                f"vjp_fn: cotangent has shape {ct.shape}, the output has shape {out_data.shape}"
+                f"vjp_fn: the cotangent has structure {ct_treedef}, the output has {treedef}"
             )
-        if not isinstance(ct, Tensor):
-            ct = ct.astype(out_data.dtype, copy=False)
-        return tuple(_gradients(out, inputs, ct, nested, retain_graph=True))
+        cts = [
+            conform(ct, leaf._data, "the cotangent" + _leaf_path(out, k), "vjp_fn")
+            for k, (ct, leaf) in enumerate(zip(ct_leaves, leaves))
+        ]
+        on_tape = traced.nested or needs_tape(cts)
+        flat = pull_back(leaves, cts, traced.inputs, create_graph=on_tape)
+        return tuple(traced.per_argument(flat))
 
-    return (out if nested else out_data), vjp_fn
+    result = plain(out, traced.nested), vjp_fn
+    return (*result, plain(aux, traced.nested)) if has_aux else result
+
+
+def stop_gradient(x):
+    """The value of ``x`` (a Tensor, array or pytree of them) with no gradient flowing back."""
+    return tree_map(lambda leaf: leaf.detach() if isinstance(leaf, Tensor) else leaf, x)

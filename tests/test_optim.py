@@ -158,3 +158,55 @@ def test_optimizer_rejects_bad_parameters():
         optim.SGD([tg.tensor(np.ones(2))])
     with pytest.raises(TypeError, match="momentun"):
         optim.Momentum([tg.tensor(np.ones(2), requires_grad=True)], momentun=0.5)
+
+
+# -- pytrees of parameters ---------------------------------------------------------------
+
+
+def test_a_dict_of_parameters_trains_like_a_list():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
+    start = {"w": rng.standard_normal(3), "b": np.array(0.1)}
+
+    def loss(p):
+        return tg.mean((x @ p["w"] + p["b"] - y) ** 2)
+
+    as_dict = {k: tg.tensor(v, requires_grad=True) for k, v in start.items()}
+    as_list = [tg.tensor(start["b"], requires_grad=True), tg.tensor(start["w"], requires_grad=True)]
+    opt_dict, opt_list = (
+        optim.Adam(as_dict, learning_rate=0.1),
+        optim.Adam(as_list, learning_rate=0.1),
+    )
+    for _ in range(5):
+        for opt, params in ((opt_dict, as_dict), (opt_list, {"b": as_list[0], "w": as_list[1]})):
+            opt.zero_grad()
+            loss(params).backward()
+            opt.step()
+    np.testing.assert_allclose(as_dict["w"].data, as_list[1].data, rtol=1e-14)
+    np.testing.assert_allclose(as_dict["b"].data, as_list[0].data, rtol=1e-14)
+    assert not np.allclose(as_dict["w"].data, start["w"])
+
+
+def test_step_takes_gradients_shaped_like_the_parameters():
+    params = {
+        "layers": [tg.tensor([1.0, 2.0], requires_grad=True)],
+        "s": tg.tensor(3.0, requires_grad=True),
+    }
+    opt = optim.SGD(params, learning_rate=0.5)
+
+    def loss(p):
+        return tg.sum(p["layers"][0] ** 2) + p["s"] ** 2
+
+    plain = tg.tree_map(lambda t: t.data, params)
+    grads = tg.grad(loss)(plain)  # arrays, in the parameters' structure
+    opt.step(grads)
+    np.testing.assert_allclose(params["layers"][0].data, [0.0, 0.0])
+    np.testing.assert_allclose(params["s"].data, 0.0)
+    with pytest.raises(ValueError, match="structure"):
+        opt.step([np.ones(2), np.ones(())])
+
+
+def test_a_generator_of_parameters_still_works():
+    params = [tg.tensor(np.ones(2), requires_grad=True) for _ in range(2)]
+    opt = optim.SGD(p for p in params)
+    assert len(opt.params) == 2 and opt.params[1] is params[1]

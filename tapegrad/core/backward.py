@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 from .tape import AnomalyNode, NodeClassSwitch, OutputNode, RetainGrad, add_note, grad_mode
-from .tensor import Tensor, new_tensor
+from .tensor import Tensor, is_duck_array, new_tensor, to_array
 
 ndarray = np.ndarray
 # Only leaf accumulation is serialized: threads that share parameters add
@@ -63,8 +63,8 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     finally:
         grad_mode.enabled = saved_mode
     if not (retain_graph or create_graph):
-        for node in nodes:
-            if node.primitive is not None:
+        for node in nodes:  # (targets are where the walk stopped: not its to free)
+            if node.primitive is not None and (stops is None or node not in stops):
                 node.values = node.ans = node.residuals = None
     handed_out = {id(c) for c in cotangents}  # never hand the caller's array back
     if targets is not None:
@@ -96,7 +96,10 @@ def _walk(nodes, pending, relevant, stops, create_graph, retained):
             if node.hooks is not None:
                 g = _run_hooks(node, g, retained)
             prim = node.primitive
-            if prim is None or (stops is not None and node in stops):
+            if stops is not None and node in stops:
+                arrived[node] = g  # a target: its cotangent is the result
+                continue
+            if prim is None:
                 if type(node) is OutputNode:
                     _route_to_output_slot(node, g, pending)
                 else:
@@ -124,7 +127,7 @@ def _walk(nodes, pending, relevant, stops, create_graph, retained):
                 if relevant is not None and parent not in relevant:
                     continue
                 if type(ct) is not ndarray and type(ct) is not Tensor:
-                    ct = np.asarray(ct)  # 0-d ufunc results are numpy scalars
+                    ct = to_array(ct)  # 0-d ufunc results are numpy scalars
                 if type(ct) is ndarray and ct.shape == value.shape and ct.dtype == value.dtype:
                     # The common case, inlined: nothing to unbroadcast or cast.
                     if probes_nan:
@@ -170,7 +173,7 @@ def _run_hooks(node, g, retained):
                     f"a hook registered on a tensor of shape {np.shape(g)} returned a "
                     f"gradient of shape {shape}; hooks must keep the shape"
                 )
-            g = result if type(result) in (ndarray, Tensor) else np.asarray(result)
+            g = result if type(result) is Tensor else to_array(result)
     if keep is not None:
         retained.append((keep, g))
     return g
@@ -180,8 +183,8 @@ def _check_anomaly(node, g, ct):
     data = ct._data if type(ct) is Tensor else ct
     if not has_nan(data):
         return
-    incoming = g if type(g) is tuple else (g,)
-    if any(c is not None and has_nan(np.asarray(c._data if type(c) is Tensor else c)) for c in incoming):
+    incoming = [c._data if type(c) is Tensor else c for c in (g if type(g) is tuple else (g,))]
+    if any(c is not None and has_nan(to_array(c)) for c in incoming):
         return  # NaN in, NaN out: the anomaly is further up
     origin = getattr(node, "origin", "unknown (recorded outside detect_anomaly)")
     raise FloatingPointError(
@@ -243,7 +246,7 @@ def _call_rule_on_tensors(node, g):
 
 
 def _as_tensor(g):
-    return g if type(g) is Tensor else new_tensor(np.asarray(g), None)
+    return g if type(g) is Tensor else new_tensor(to_array(g), None)
 
 
 def fit_cotangent(prim, ct, g, value):
@@ -256,7 +259,7 @@ def fit_cotangent(prim, ct, g, value):
         data = ct._data
     else:
         if type(ct) is not ndarray:
-            ct = np.asarray(ct)  # 0-d ufunc results are numpy scalars
+            ct = to_array(ct)  # 0-d ufunc results are numpy scalars
         data = ct
     if data.dtype.kind != "f":
         raise TypeError(
@@ -264,7 +267,8 @@ def fit_cotangent(prim, ct, g, value):
             f"for an input of dtype {np.result_type(value)}; cotangents must be real "
             "floating point"
         )
-    if prim.probes_nan and data.shape == np.shape(g) and has_nan(data):
+    # (A lazy Dask array always takes the lazy where: probing would compute it.)
+    if prim.probes_nan and data.shape == np.shape(g) and (is_duck_array(data) or has_nan(data)):
         # A zero cotangent means "this element does not reach the loss": its
         # contribution is exactly zero even where the local partial is
         # infinite or NaN (sqrt at 0 under a mask, log 0 in an unused branch).
@@ -273,7 +277,7 @@ def fit_cotangent(prim, ct, g, value):
     shape = np.shape(value)
     if data.shape != shape:
         ct = _unbroadcast(ct, data.shape, shape, prim.name)
-    dtype = value.dtype if type(value) is ndarray else np.result_type(value)
+    dtype = value.dtype if hasattr(value, "dtype") else np.result_type(value)
     if dtype.kind != "f":
         dtype = np.dtype(np.float64)
     if data.dtype != dtype:
@@ -295,7 +299,7 @@ def _unbroadcast(ct, ct_shape, shape, name):
     if axes:
         ct = np.sum(ct, axis=axes)
         if type(ct) is not Tensor and type(ct) is not ndarray:
-            ct = np.asarray(ct)  # a full reduction gives a numpy scalar
+            ct = to_array(ct)  # a full reduction gives a numpy scalar
     if np.shape(ct) != shape:
         ct = np.reshape(ct, shape)
     return ct
@@ -324,14 +328,14 @@ def _add(total, more):
         return more
     total = total + more
     if type(total) is not ndarray and type(total) is not Tensor:
-        total = np.asarray(total)  # 0-d + 0-d gives a numpy scalar
+        total = to_array(total)  # 0-d + 0-d gives a numpy scalar
     return total
 
 
 def _own(g, handed_out):
     """``g`` as an array of its own: writeable, not a view, not handed out before."""
-    if g is None or type(g) is Tensor:
-        return g
+    if g is None or type(g) is Tensor or is_duck_array(g):
+        return g  # (a Dask array is immutable: nothing to own)
     if type(g) is not ndarray:
         g = np.array(g)
     elif id(g) in handed_out or not g.flags.writeable or not g.flags.owndata:

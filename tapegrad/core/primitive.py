@@ -161,6 +161,13 @@ def primitive(fun=None, **options):
         prim.numpy = numpy_funcs[0]
         for f in numpy_funcs:
             NUMPY_HANDLERS[f] = prim
+        if not prim.__doc__:  # help(tg.sum) points at numpy's documentation
+            name = getattr(prim.numpy, "__name__", prim.name)
+            module = getattr(prim.numpy, "__module__", None) or "numpy"
+            prim.__doc__ = (
+                f"``{module}.{name}`` on Tensors, recorded on the tape; see "
+                f"``help({module}.{name})`` for the arguments."
+            )
     return prim
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .tape import Node, OutputNode, add_note, grad_mode
-from .tensor import Tensor, new_tensor
+from .tensor import Tensor, is_duck_array, new_tensor, to_array
 
 _NO_OPTIONS: dict = {}  # shared by every node recorded without options; never mutated
 ndarray = np.ndarray
@@ -42,17 +42,22 @@ def record(prim, args, kwargs):
     needs_any = False
     caller_memory = False
     nondiff = prim.nondiff
+    lazy = False  # a Dask array among the inputs
     for i, arg in enumerate(args):
         kind = type(arg)
         if kind is Tensor:
-            values[i] = arg._data
+            values[i] = data = arg._data
             if arg._node is not None and i not in nondiff:
                 parents[i] = arg._node
                 needs_any = True
+            if type(data) is not ndarray:
+                lazy = lazy or is_duck_array(data)
         elif kind is ndarray or kind is list or kind is tuple:
             caller_memory = True
         elif isinstance(arg, Tensor):
             raise TypeError(f"{prim.name}: subclasses of Tensor are not supported")
+        elif kind is not float and kind is not int:
+            lazy = lazy or is_duck_array(arg)
     recording = recording and needs_any
     if recording and caller_memory:
         # A rule may read these in backward: snapshot what the caller can change.
@@ -67,7 +72,19 @@ def record(prim, args, kwargs):
     if not prim.trusted:
         values = [_read_only(v) for v in values]
     ans = run_forward(prim, values, kwargs)
+    if lazy and (type(ans) is ndarray or isinstance(ans, (tuple, list))):
+        _check_stayed_lazy(prim, ans)
     return finish(prim, ans, parents, values, kwargs, recording, caller_memory)
+
+
+def _check_stayed_lazy(prim, ans):
+    outputs = ans if isinstance(ans, (tuple, list)) else (ans,)
+    if any(type(a) is ndarray for a in outputs):
+        raise TypeError(
+            f"primitive {prim.name!r} has no lazy implementation for Dask arrays: Dask "
+            "computed the whole input to run numpy's function. Compute the input first "
+            "(x.compute()) if it fits in memory, or use an op Dask provides"
+        )
 
 
 def run_forward(prim, values, kwargs):
@@ -104,7 +121,7 @@ def finish(prim, ans, parents, values, kwargs, recording, caller_memory):
     if isinstance(ans, (tuple, list)):
         return _finish_outputs(prim, ans, parents, values, kwargs, residuals, recording)
     if type(ans) is not ndarray:
-        ans = np.asarray(ans)
+        ans = to_array(ans)
     if recording:
         kind = ans.dtype.kind
         if kind == "f":
@@ -114,15 +131,18 @@ def finish(prim, ans, parents, values, kwargs, recording, caller_memory):
             return new_tensor(ans, node)
         if kind not in "iub":
             _unsupported_result(prim, ans)
-    elif caller_memory and ans.base is not None:
+    elif caller_memory and type(ans) is ndarray and ans.base is not None:
         ans = ans.copy()  # a view of caller memory must not back a Tensor
     return new_tensor(ans, None)
 
 
 def _finish_outputs(prim, outputs, parents, values, kwargs, residuals, recording):
-    arrays = tuple(a if type(a) is ndarray else np.asarray(a) for a in outputs)
+    arrays = tuple(to_array(a) for a in outputs)
     if not recording:
-        results = [new_tensor(a.copy() if a.base is not None else a, None) for a in arrays]
+        results = [
+            new_tensor(a.copy() if type(a) is ndarray and a.base is not None else a, None)
+            for a in arrays
+        ]
     else:
         if prim.vjp is None:
             _missing_rule(prim)
@@ -155,8 +175,9 @@ def make_unary(prim):
             _name_in(error, prim, (data,))
             raise
         if type(ans) is not ndarray:
-            if isinstance(ans, (tuple, list)):  # several outputs
-                return finish(prim, ans, [x._node], (data,), _NO_OPTIONS, grad_mode.enabled, False)
+            if not isinstance(ans, np.generic):  # several outputs, or a Dask array
+                recording = x._node is not None and grad_mode.enabled
+                return finish(prim, ans, [x._node], (data,), _NO_OPTIONS, recording, False)
             ans = np.asarray(ans)  # 0-d ufunc results are numpy scalars
         node = x._node
         recording = node is not None and grad_mode.enabled
@@ -204,8 +225,8 @@ def make_binary(prim):
             _name_in(error, prim, (x_value, y_value))
             raise
         if type(ans) is not ndarray:
-            ans = np.asarray(ans)  # 0-d ufunc results are numpy scalars
-        if ans.dtype.kind != "f" or (recording and prim.vjp is None):
+            ans = to_array(ans)  # 0-d ufunc results are numpy scalars
+        if type(ans) is not ndarray or ans.dtype.kind != "f" or (recording and prim.vjp is None):
             caller_memory = not recording and (tx is ndarray or ty is ndarray)
             parents = [x_node, y_node]
             values = (x_value, y_value)
@@ -276,7 +297,7 @@ def _read_only(value):
 
 
 def _dtype_name(value):
-    return str(value.dtype) if type(value) is ndarray else type(value).__name__
+    return str(value.dtype) if hasattr(value, "dtype") else type(value).__name__
 
 
 def _missing_rule(prim):

@@ -13,6 +13,7 @@ import itertools
 import sys
 import threading
 import weakref
+from typing import ClassVar
 
 import numpy as np
 
@@ -25,16 +26,33 @@ class _GradMode(threading.local):
     # How many tg.grad / tg.vjp traces are running in this thread: inside one,
     # a transform records its own backward so the outer one can differentiate it.
     transform_depth = 0
-    # The tape position where the innermost running transform started: a node
-    # at or after it depends on that transform's arguments (or on nothing
-    # recorded before), so float(t) on it would cut the transform's graph.
-    trace_start = -1
+    # The input nodes of each running transform in this thread (innermost
+    # last): float(t) of a Tensor reached from them would cut their graph.
+    traced_inputs = ()
 
     def __init__(self):
         self.saved = []  # per thread: the modes that no_grad/enable_grad replaced
 
 
 grad_mode = _GradMode()
+
+
+def depends_on_traced_inputs(node):
+    """Is ``node`` computed from the arguments of a running transform (this thread)?"""
+    inputs = set().union(*grad_mode.traced_inputs)
+    if not inputs:
+        return False
+    floor = min(n.sequence for n in inputs)  # nothing older can depend on them
+    seen, stack = {node}, [node]
+    while stack:
+        current = stack.pop()
+        if current in inputs:
+            return True
+        for parent in current.parents:
+            if parent is not None and parent.sequence >= floor and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return False
 
 
 def is_grad_enabled() -> bool:
@@ -207,7 +225,7 @@ class NodeClassSwitch(contextlib.ContextDecorator):
     """
 
     _lock = threading.Lock()
-    active = {}  # node class -> how many switches to it are open
+    active: ClassVar[dict] = {}  # node class -> how many switches to it are open
 
     def __init__(self, node_class=TracedNode):
         self.node_class = node_class

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tape import LeafNode, RetainGrad, grad_mode
+from .tape import LeafNode, RetainGrad, depends_on_traced_inputs, grad_mode
 
 
 def _lock(array):
@@ -49,6 +49,10 @@ def _restore(data, requires_grad, grad):
 def _private_array(data, dtype=None):
     """An ndarray of ``data`` that nobody else can write."""
     array = as_array(data, dtype)
+    if is_duck_array(array):
+        # Dask arrays are lazy graphs; copy() is a new handle on the same graph,
+        # so a later x[i] = v on the caller's handle cannot reach it.
+        return array.copy()
     if type(array) is not np.ndarray:
         array = np.asarray(array)  # an ndarray subclass (matrix, memmap)
     if array is data or array.base is not None:
@@ -68,12 +72,35 @@ def new_tensor(data, node):
     return t
 
 
+def is_duck_array(x):
+    """An array of another NEP-18 library (a Dask array): kept as it is, never
+    converted to numpy (which would compute it)."""
+    return (
+        hasattr(type(x), "__array_function__")
+        and not isinstance(x, (np.ndarray, np.generic, Tensor))
+        and hasattr(x, "dtype")
+        and hasattr(x, "shape")
+    )
+
+
+def to_array(x):
+    """``x`` as an engine array: ndarrays and duck arrays as they are, the rest
+    (numpy scalars, Python numbers) as ndarrays."""
+    if type(x) is np.ndarray or is_duck_array(x):
+        return x
+    return np.asarray(x)
+
+
 def as_array(x, dtype=None):
-    """ndarray of ``x`` (Tensor, array, scalar or nested list). Python scalars -> float64."""
+    """ndarray of ``x`` (Tensor, array, scalar or nested list). Python scalars -> float64.
+
+    A duck array (Dask) stays one, cast lazily if ``dtype`` is given."""
     if isinstance(x, Tensor):
         return x._data if dtype is None else x._data.astype(dtype, copy=False)
     if isinstance(x, np.ndarray):
         return x if dtype is None else x.astype(dtype, copy=False)
+    if is_duck_array(x):
+        return x if dtype is None else x.astype(dtype)
     if isinstance(x, (bool, np.bool_)):
         return np.asarray(x, dtype=dtype)
     if isinstance(x, (int, float, list, tuple)):
@@ -191,6 +218,7 @@ class Tensor:
         return len(self._data)
 
     def item(self):
+        self._check_stays_on_tape(".item()")
         return self._data.item()
 
     def numpy(self):
@@ -198,7 +226,22 @@ class Tensor:
         return _lock(self._data)
 
     def tolist(self):
+        self._check_stays_on_tape(".tolist()")
         return self._data.tolist()
+
+    def _check_stays_on_tape(self, what):
+        # Inside tg.grad and friends, a Python number made from a value that
+        # depends on the arguments cuts the graph: the gradient would miss it.
+        # (Outside transforms this is allowed: logging a loss is normal.)
+        if grad_mode.traced_inputs and self._node is not None:
+            if depends_on_traced_inputs(self._node):
+                raise TypeError(
+                    f"{what} of a Tensor that depends on the arguments being differentiated "
+                    f"(shape {self.shape}, dtype {self.dtype}): the value would leave the "
+                    "tape and the gradient would silently miss it. Stay with tapegrad "
+                    "operations (tg.where instead of `if`, tg.maximum instead of max()), "
+                    "or use t.detach() / tg.stop_gradient(t) where no gradient should flow"
+                )
 
     def detach(self):
         """The same values, off the tape (shares the read-only array)."""
@@ -220,21 +263,28 @@ class Tensor:
         return array if dtype is None else array.astype(dtype, copy=False)
 
     def __float__(self):
+        self._check_stays_on_tape("float()")
         return float(self._data)
 
     def __int__(self):
+        self._check_stays_on_tape("int()")
         return int(self._data)
 
     def __bool__(self):
+        self._check_stays_on_tape("bool()")
         return bool(self._data)
 
     def __index__(self):
+        self._check_stays_on_tape("use as an index")
         return self._data.__index__()
 
     def __hash__(self):
         return id(self)
 
     def __repr__(self):
+        if is_duck_array(self._data):  # never compute a lazy array to show it
+            flag = ", requires_grad=True" if self._node is not None else ""
+            return f"tensor({self._data!r}{flag})"
         body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extra = ""
         if self._data.dtype != np.float64:
@@ -277,9 +327,7 @@ class Tensor:
     @property
     def retains_grad(self):
         hooks = self._node.hooks if self._node is not None else None
-        return bool(hooks) and any(
-            type(h) is RetainGrad and h.tensor() is self for h in hooks
-        )
+        return bool(hooks) and any(type(h) is RetainGrad and h.tensor() is self for h in hooks)
 
     def _needs_node(self, what):
         if self._node is None:

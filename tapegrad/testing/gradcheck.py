@@ -12,6 +12,10 @@ tolerances are chosen for that. Small inputs are checked element by element;
 larger ones along a few random directions ``<J^T v, u>`` (a handful of
 evaluations, as fast gradcheck does), and on failure element by element to
 find the worst entry.
+
+With ``modes=("rev", "fwd")`` each order also checks forward mode: the JVP
+``J t`` along a random tangent ``t`` against central differences of ``f``
+along ``t``, and against reverse mode (``<v, J t> == <J^T v, t>``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import dataclasses
 import numpy as np
 
 from ..core.tensor import Tensor, as_array
+from ..forward_mode import jvp
 from ..transforms import vjp
 
 # Inputs up to this many elements are checked element by element.
@@ -44,9 +49,20 @@ RELATIVE_FLOOR = 1e-8
 
 ORDER_NAMES = {1: "first-order derivative", 2: "second-order derivative (the VJP of the VJP)"}
 
+MODES = ("rev", "fwd")
+
 
 def check_grads(
-    f, *args, order=1, eps=None, rtol=None, atol=None, seed=0, name=None, argnames=None
+    f,
+    *args,
+    order=1,
+    eps=None,
+    rtol=None,
+    atol=None,
+    seed=0,
+    name=None,
+    argnames=None,
+    modes=("rev",),
 ):
     """Check the derivatives of ``f`` at ``args`` up to ``order`` against finite differences.
 
@@ -58,6 +74,10 @@ def check_grads(
     arguments' dtype (``atol`` then scales with the largest derivative); the
     estimated rounding noise of the differences is always allowed for.
     ``name`` and ``argnames`` (one label per argument) name them in the failure report.
+    ``modes``: ``"rev"`` checks vector-Jacobian products (the default),
+    ``"fwd"`` Jacobian-vector products ``J t`` along a random tangent (and,
+    with both, the dot-product test ``<v, J t> == <J^T v, t>``); at order 2
+    the JVP of the first-order VJP is checked (forward over reverse).
 
     Raises AssertionError naming the argument, its shape and dtype, the worst
     element, analytic and numeric values, errors and tolerances. Returns
@@ -65,6 +85,9 @@ def check_grads(
     numeric derivative) for reporting.
     """
     name = name or getattr(f, "__name__", "f")
+    modes = (modes,) if isinstance(modes, str) else tuple(modes)
+    if not modes or any(m not in MODES for m in modes):
+        raise ValueError(f"check_grads({name}): modes={modes!r}; choose from {MODES}")
     values = [_value(a) for a in args]
     positions = [i for i, v in enumerate(values) if v.dtype.kind == "f"]
     if not positions:
@@ -79,7 +102,7 @@ def check_grads(
     labels = [p if argnames is None else argnames[p] for p in positions]
     worst = {}
     xs = [values[p] for p in positions]
-    _check(fun, xs, labels, order, 1, eps, rtol, atol, seed, name, worst)
+    _check(fun, xs, labels, order, 1, eps, rtol, atol, seed, name, worst, modes=modes)
     return worst
 
 
@@ -101,6 +124,7 @@ class _Setting:
 
     name: str
     k: int  # the derivative order being checked
+    modes: tuple
     eps: float | None
     rtol: float | None
     atol: float | None
@@ -112,10 +136,12 @@ class _Setting:
         return ORDER_NAMES.get(self.k, f"order-{self.k} derivative")
 
 
-def _check(fun, xs, labels, order, k, eps, rtol, atol, seed, name, worst, floors=None):
+def _check(
+    fun, xs, labels, order, k, eps, rtol, atol, seed, name, worst, floors=None, modes=("rev",)
+):
     """Check ``fun`` at order ``k``, then build the projected VJP and recurse."""
     rng = np.random.default_rng(seed)
-    setting = _Setting(name, k, eps, rtol, atol, rng, floors or [0.0] * len(xs))
+    setting = _Setting(name, k, modes, eps, rtol, atol, rng, floors or [0.0] * len(xs))
     try:
         out, vjp_fn = vjp(fun, *xs)
     except AssertionError:
@@ -144,10 +170,14 @@ def _check(fun, xs, labels, order, k, eps, rtol, atol, seed, name, worst, floors
     _check_cotangent_types(name, k, xs, labels, analytic)
 
     projected = _Projected(fun, xs, cotangent)
-    errors = [
-        _compare(projected, i, x, a, setting, label)
-        for i, (x, a, label) in enumerate(zip(xs, analytic, labels))
-    ]
+    errors = []
+    if "rev" in modes:
+        errors = [
+            _compare(projected, i, x, a, setting, label)
+            for i, (x, a, label) in enumerate(zip(xs, analytic, labels))
+        ]
+    if "fwd" in modes:
+        errors.append(_check_forward(fun, xs, setting, cotangent, analytic))
     worst[k] = max([worst.get(k, 0.0), *errors])
     if k >= order:
         return
@@ -170,8 +200,96 @@ def _check(fun, xs, labels, order, k, eps, rtol, atol, seed, name, worst, floors
     first = max(_derivative_scale(projected, i, setting.floors[i]) for i in range(len(xs)))
     next_floors = [first / _typical(projected.xs[i]) for i in range(len(xs))]
     _check(
-        projected_vjp, xs, labels, order, k + 1, eps, rtol, atol, seed + 1, name, worst, next_floors
+        projected_vjp,
+        xs,
+        labels,
+        order,
+        k + 1,
+        eps,
+        rtol,
+        atol,
+        seed + 1,
+        name,
+        worst,
+        next_floors,
+        modes,
     )
+
+
+def _check_forward(fun, xs, setting, cotangent, analytic):
+    """Compare the JVP along a random tangent with differences along it; returns the error."""
+    what = f"forward-mode {setting.what} (the JVP J t along a random tangent t)"
+    bases = [np.asarray(x, dtype=np.float64) for x in xs]
+    tangents = [setting.rng.standard_normal(b.shape) * _steps(b, 1.0) for b in bases]
+    try:
+        _, t_out = jvp(fun, tuple(xs), tuple(t.astype(x.dtype) for t, x in zip(tangents, xs)))
+    except Exception as error:
+        raise AssertionError(
+            f"{setting.name}: computing the {what} raised {error_text(error)}"
+        ) from error
+    t_out = _value(t_out)
+
+    def along(h):
+        return _value(fun(*[Tensor(b + h * t) for b, t in zip(bases, tangents)]))
+
+    out = along(0.0)
+    if t_out.shape != out.shape:
+        raise AssertionError(
+            f"{setting.name}: the {what} has shape {t_out.shape}; the output has {out.shape}"
+        )
+    dtype = max([out.dtype, *(x.dtype for x in xs)], key=lambda d: np.finfo(d).eps)
+    eps = (1e-7 if dtype == np.float64 else 1e-3) if setting.eps is None else setting.eps
+    numeric, noise = _directional(along, out, eps)
+    finite = np.isfinite(out)
+    got = t_out.astype(np.float64)
+    scale = max(_finite_max(numeric[finite]), _finite_max(got[finite]))
+    rtol, atol = _tolerances(dtype, setting.rtol, setting.atol, max(scale, RELATIVE_FLOOR))
+    error = np.where(finite, np.abs(got - numeric), 0.0)
+    both_nan = np.isnan(got) & np.isnan(numeric)
+    bad = finite & ~both_nan & ~(error <= atol + rtol * np.abs(numeric) + noise)
+    if bad.any():  # rounding from cancellation inside f: see _compare_elements
+        coarse, _ = _directional(along, out, 10 * eps)
+        bad &= ~(error <= atol + rtol * np.abs(numeric) + noise + np.abs(coarse - numeric))
+    if bad.any():
+        worst = np.unravel_index(int(np.argmax(np.where(bad, error, -np.inf))), out.shape)
+        index = tuple(int(j) for j in worst)
+        raise AssertionError(
+            f"{setting.name}: {what} disagrees with central finite differences along t\n"
+            f"  worst output element {index}: analytic {float(got[worst])!r}, numeric "
+            f"{float(numeric[worst])!r}\n"
+            f"  max abs error {float(np.max(error[bad])):.3e}; tolerances: rtol={rtol:.1e}, "
+            f"atol={atol:.1e}, plus finite-difference noise up to {float(np.max(noise)):.1e}"
+        )
+    if "rev" in setting.modes:
+        _dot_product_test(setting, what, cotangent, t_out, analytic, tangents, dtype)
+    return _relative(error[finite & ~both_nan], scale)
+
+
+def _directional(along, out, eps):
+    """Central differences of ``along(h)`` at 0, and their rounding noise, per element."""
+    plus = along(eps).astype(np.float64)
+    minus = along(-eps).astype(np.float64)
+    magnitude = np.maximum(np.abs(out.astype(np.float64)), np.maximum(np.abs(plus), np.abs(minus)))
+    machine = np.finfo(out.dtype if out.dtype.kind == "f" else np.float64).eps
+    with np.errstate(invalid="ignore"):
+        return (plus - minus) / (2 * eps), NOISE_FACTOR * machine * magnitude / eps
+
+
+def _dot_product_test(setting, what, cotangent, t_out, analytic, tangents, dtype):
+    # <v, J t> and <J^T v, t> are the same number computed by the two modes.
+    v = cotangent.astype(np.float64)
+    jt = np.where(v == 0, 0.0, t_out.astype(np.float64))
+    forward = float(np.sum(v * jt))
+    reverse = sum(float(np.sum(a.astype(np.float64) * t)) for a, t in zip(analytic, tangents))
+    size = float(np.sum(np.abs(v * jt))) + sum(
+        float(np.sum(np.abs(a.astype(np.float64) * t))) for a, t in zip(analytic, tangents)
+    )
+    rtol = DEFAULT_TOLERANCES.get(np.dtype(dtype), (1e-5, 1e-6))[0]
+    if not abs(forward - reverse) <= rtol * size + 1e-300:
+        raise AssertionError(
+            f"{setting.name}: the {what} and the reverse-mode derivative disagree: "
+            f"<v, J t> = {forward!r} but <J^T v, t> = {reverse!r} (rtol={rtol:.1e})"
+        )
 
 
 def _check_cotangent_types(name, k, xs, labels, analytic):

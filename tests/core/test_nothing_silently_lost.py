@@ -1,6 +1,7 @@
 """Conversions and writes that used to cut the graph or change saved memory without a word."""
 
 import array
+import math
 import ctypes
 
 import numpy as np
@@ -231,3 +232,38 @@ def test_integer_results_are_constants_on_every_path(call):
     prim.defvjp(lambda g, ans, x, axis=None: (None,))
     out = call(prim, tg.tensor([1.0, -1.0, 2.0], requires_grad=True))
     assert out.dtype.kind == "i" and not out.requires_grad
+
+
+@pytest.mark.parametrize(
+    "leave",
+    [float, int, bool, lambda t: t.item(), lambda t: t.tolist(), math.exp],
+    ids=["float", "int", "bool", "item", "tolist", "math.exp"],
+)
+def test_python_numbers_from_a_differentiated_value_raise_inside_transforms(leave):
+    def f(x):
+        total = tg.sum(x * x)
+        return total * leave(total)
+
+    for transform in (tg.grad, tg.value_and_grad):
+        with pytest.raises(TypeError, match="would leave the tape"):
+            transform(f)(np.array([0.5, 0.25]))
+    with pytest.raises(TypeError, match="would leave the tape"):
+        tg.vjp(f, np.array([0.5, 0.25]))
+
+
+def test_python_numbers_of_values_that_do_not_depend_on_the_arguments_are_fine():
+    outer = tg.tensor([2.0], requires_grad=True) * 3.0  # on a tape, not an argument
+
+    def f(x):
+        scale = float(tg.sum(outer))  # closes over an outer value: allowed
+        return tg.sum(x) * scale
+
+    np.testing.assert_array_equal(tg.grad(f)(np.ones(2)), [6.0, 6.0])
+    loss = tg.sum(tg.tensor([1.0, 2.0], requires_grad=True) ** 2)
+    assert float(loss) == 5.0 and loss.item() == 5.0  # outside transforms: logging is normal
+
+
+def test_a_complex_cotangent_for_a_real_output_raises():
+    _, vjp_fn = tg.vjp(lambda x: x * 2.0, np.ones(2))
+    with pytest.raises(TypeError, match="imaginary part"):
+        vjp_fn(np.ones(2) * (1 + 1j))

@@ -172,3 +172,17 @@ def test_rules_declared_with_needs_grad_get_one_bool_per_input():
     tg.sum(prim(a, tg.tensor([3.0]), a)).backward()
     assert seen == [(True, False, True)]
     np.testing.assert_allclose(a.grad, [12.0])  # d/da of 3 a^2
+
+
+def test_a_target_may_be_one_output_of_a_multi_output_node():
+    from tapegrad.core.backward import run_backward
+
+    x = tg.tensor(np.array([[2.0, 0.5], [0.5, 1.0]]), requires_grad=True)
+    values, vectors = np.linalg.eigh(x)
+    loss = tg.sum(values * 3.0)
+    (ct,) = run_backward([loss.node], [np.ones(())], targets=[values.node])
+    np.testing.assert_array_equal(ct, [3.0, 3.0])  # stops at the target, unchanged
+    # The walk stopped there: eigh's node (beyond the target) still has its values.
+    assert values.node.node.values is not None
+    tg.sum(vectors).backward()
+    assert x.grad is not None
