@@ -233,15 +233,15 @@ class Tensor:
         # Inside tg.grad and friends, a Python number made from a value that
         # depends on the arguments cuts the graph: the gradient would miss it.
         # (Outside transforms this is allowed: logging a loss is normal.)
-        if grad_mode.traced_inputs and self._node is not None:
-            if depends_on_traced_inputs(self._node):
-                raise TypeError(
-                    f"{what} of a Tensor that depends on the arguments being differentiated "
-                    f"(shape {self.shape}, dtype {self.dtype}): the value would leave the "
-                    "tape and the gradient would silently miss it. Stay with tapegrad "
-                    "operations (tg.where instead of `if`, tg.maximum instead of max()), "
-                    "or use t.detach() / tg.stop_gradient(t) where no gradient should flow"
-                )
+        node = self._node
+        if grad_mode.traced_inputs and node is not None and depends_on_traced_inputs(node):
+            raise TypeError(
+                f"{what} of a Tensor that depends on the arguments being differentiated "
+                f"(shape {self.shape}, dtype {self.dtype}): the value would leave the "
+                "tape and the gradient would silently miss it. Stay with tapegrad "
+                "operations (tg.where instead of `if`, tg.maximum instead of max()), "
+                "or use t.detach() / tg.stop_gradient(t) where no gradient should flow"
+            )
 
     def detach(self):
         """The same values, off the tape (shares the read-only array)."""

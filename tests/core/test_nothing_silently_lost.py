@@ -1,8 +1,8 @@
 """Conversions and writes that used to cut the graph or change saved memory without a word."""
 
 import array
-import math
 import ctypes
+import math
 
 import numpy as np
 import pytest
