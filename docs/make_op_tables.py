@@ -167,6 +167,7 @@ def _by_depth(name):
 
 def _references(fun, target):
     """Whether ``fun``'s code names ``target`` as a global (nested code included)."""
+    fun = inspect.unwrap(fun)  # through decorators such as ops._common.refuses_out
     code = getattr(fun, "__code__", None)
     if code is None:
         return False

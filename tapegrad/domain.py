@@ -13,6 +13,9 @@ kit turns it into hypothesis strategies. Two ways to declare one:
   index tuples, pad widths): ``sample(rng, dtype) -> (args, kwargs)`` where
   ``rng`` is a ``numpy.random.Generator``. Float arrays in ``args`` (at
   positions not in the primitive's ``nondiff``) are the differentiated inputs.
+  Prefer the vocabulary where it can say the inputs: hypothesis shrinks what
+  it draws, not what a seeded hook draws. tapegrad's own hooks live in
+  ``tapegrad/ops/samples/``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ VALUE_KINDS = {
     "above1": "greater than 1, away from it (>= 1.1)",
     "kinkfree": "real, at least 0.1 away from 0 (kinks of abs, relu, sign)",
     "distinct": "real, pairwise at least 0.1 apart (no ties for max, sort, clip)",
+    "withzeros": "in [-1.5, 1.5], about one in five exactly 0 (factors of prod, cumprod)",
     "spd": "symmetric positive definite matrices (...., n, n)",
     "wellcond": "square matrices with condition number below ~10 (..., n, n)",
     "index": "an integer array, valid indices into the first input",
@@ -40,6 +44,7 @@ SHAPE_FAMILIES = {
     "same": "all inputs share one shape (0-d and size-0 included)",
     "broadcast": "shapes that broadcast together, as numpy's elementwise ops take",
     "reduce": "one array of ndim 0-3; kwargs draw `axis` (None, int, negative, tuple)",
+    "scan": "one array of ndim 0-3; kwargs draw `axis` (None or one int, maybe negative)",
     "matmul": "two operands matmul accepts: 1-D, 2-D and batched",
     "square": "one or more (..., n, n) matrices with the same leading shape",
 }
@@ -52,8 +57,8 @@ class Domain:
     ``inputs``: one value kind per positional input (see ``VALUE_KINDS``).
     ``shapes``: a shape family (see ``SHAPE_FAMILIES``).
     ``kwargs``: keyword argument -> tuple of values to draw from; for
-    ``shapes="reduce"`` an ``axis`` entry is drawn to fit the array unless
-    given here.
+    ``shapes="reduce"`` and ``"scan"`` an ``axis`` entry is drawn to fit the
+    array unless given here.
     ``sample``: the escape hatch, ``sample(rng, dtype) -> (args, kwargs)``.
     ``order``: the highest derivative order that is defined and checked.
     ``reference``: a numpy function the forward must agree with (defaults to

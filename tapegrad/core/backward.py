@@ -334,9 +334,9 @@ def _add(total, more):
 
 def _own(g, handed_out):
     """``g`` as an array of its own: writeable, not a view, not handed out before."""
-    if g is None or type(g) is Tensor or is_duck_array(g):
-        return g  # (a Dask array is immutable: nothing to own)
     if type(g) is not ndarray:
+        if g is None or type(g) is Tensor or is_duck_array(g):
+            return g  # (a Dask array is immutable: nothing to own)
         g = np.array(g)
     elif id(g) in handed_out or not g.flags.writeable or not g.flags.owndata:
         # A rule may pass the same cotangent to two inputs (x + y), or a

@@ -262,6 +262,11 @@ def _options_by_name(prim, args, kwargs):
 def _unwrap_options(prim, kwargs, recording):
     options = {}
     for name, value in kwargs.items():
+        if name == "out" and value is not None:
+            raise TypeError(
+                f"{prim.name}(..., out=...) on a Tensor: tensors are immutable, so the "
+                "result cannot be written into `out`; use the returned value"
+            )
         if type(value) is Tensor:
             if value._node is not None and recording:
                 raise TypeError(

@@ -86,9 +86,11 @@ def is_duck_array(x):
 def to_array(x):
     """``x`` as an engine array: ndarrays and duck arrays as they are, the rest
     (numpy scalars, Python numbers) as ndarrays."""
-    if type(x) is np.ndarray or is_duck_array(x):
+    if type(x) is np.ndarray:
         return x
-    return np.asarray(x)
+    if isinstance(x, np.generic) or not is_duck_array(x):
+        return np.asarray(x)
+    return x
 
 
 def as_array(x, dtype=None):

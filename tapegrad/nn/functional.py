@@ -23,6 +23,7 @@ import numpy as np
 
 from ..core.primitive import primitive
 from ..domain import Domain
+from ..ops.samples import nn as samples
 from . import layers
 
 __all__ = [
@@ -37,72 +38,10 @@ __all__ = [
 ]
 
 
-# -- test domains (sample hooks: fresh state dicts on every call) ---------------
-
-
-def _affine_sample(rng, dtype):
-    N, M = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-    features = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(1, 3)))
-    x = rng.standard_normal((N, *features)).astype(dtype)
-    w = rng.standard_normal((int(np.prod(features)), M)).astype(dtype)
-    b = rng.standard_normal(M).astype(dtype)
-    return (x, w, b), {}
-
-
-def _batchnorm_sample(rng, dtype):
-    N, D = int(rng.integers(3, 6)), int(rng.integers(1, 4))
-    # N >= 3 (with N = 2 every x_norm is +-1 whatever x is) and columns with a
-    # clear spread: the derivative of 1/std is steep near zero variance.
-    x = rng.standard_normal((N, D))
-    x[0] += 1.0
-    x[1] -= 1.0
-    gamma = rng.standard_normal(D)
-    beta = rng.standard_normal(D)
-    bn_param = {"mode": "train" if rng.random() < 0.7 else "test"}
-    if rng.random() < 0.8:
-        bn_param["running_mean"] = rng.standard_normal(D).astype(dtype)
-        bn_param["running_var"] = rng.uniform(0.5, 2.0, D).astype(dtype)
-    return (x.astype(dtype), gamma.astype(dtype), beta.astype(dtype), bn_param), {}
-
-
-def _dropout_sample(rng, dtype):
-    shape = tuple(int(n) for n in rng.integers(0, 4, size=rng.integers(0, 3)))
-    x = rng.standard_normal(shape).astype(dtype)
-    dropout_param = {
-        "p": float(rng.choice([0.0, 0.25, 0.5, 0.9])),
-        "mode": "train" if rng.random() < 0.8 else "test",
-        "seed": int(rng.integers(2**31)),
-    }
-    return (x, dropout_param), {}
-
-
-def _labels(rng, N, C):
-    return rng.integers(0, C, size=N)
-
-
-def _svm_sample(rng, dtype):
-    N, C = int(rng.integers(1, 5)), int(rng.integers(1, 5))
-    # Scores on a 0.3 grid (plus a per-row shift, to which margins are
-    # blind): every margin x_j - x_y + 1 is then at least 0.1 from the kink.
-    grid = 0.3 * rng.integers(-10, 11, size=(N, C))
-    x = grid + rng.standard_normal((N, 1))
-    return (x.astype(dtype), _labels(rng, N, C)), {}
-
-
-def _softmax_sample(rng, dtype):
-    N, C = int(rng.integers(1, 5)), int(rng.integers(1, 5))
-    x = 2.0 * rng.standard_normal((N, C))
-    return (x.astype(dtype), _labels(rng, N, C)), {}
-
-
-def _relu_reference(x):
-    return np.maximum(0, x)
-
-
 # -- affine and relu: the cache is just the inputs --------------------------------
 
 
-@primitive(domain=Domain(sample=_affine_sample))
+@primitive(domain=Domain(sample=samples.affine))
 def affine(x, w, b):
     """Fully connected layer: ``x.reshape(N, D) @ w + b`` (see ``layers.affine_forward``)."""
     layers.check_affine("affine", x, w, b)
@@ -114,7 +53,7 @@ def _affine_vjp(g, ans, x, w, b, needs_grad):
     return layers.affine_backward(g, (x, w, b), need_dx=needs_grad[0])
 
 
-@primitive(domain=Domain(("kinkfree",), reference=_relu_reference), elementwise=True)
+@primitive(domain=Domain(("kinkfree",), reference=samples.relu_reference), elementwise=True)
 def relu(x):
     """``max(0, x)``; the derivative at the kink 0 is taken as 0."""
     return layers.relu_forward(x)[0]
@@ -128,7 +67,7 @@ def _relu_vjp(g, ans, x):
 # -- batchnorm ----------------------------------------------------------------------
 
 
-@primitive(domain=Domain(sample=_batchnorm_sample), nondiff=(3,), residuals=True)
+@primitive(domain=Domain(sample=samples.batchnorm_op), nondiff=(3,), residuals=True)
 def batchnorm_op(x, gamma, beta, bn_param):
     """The batchnorm primitive: ``layers.batchnorm_forward``, mutating ``bn_param``."""
     layers.check_batchnorm("batchnorm", x, gamma, beta, bn_param)
@@ -165,7 +104,7 @@ def batchnorm(x, gamma, beta, bn_param):
 _seed_source = np.random.default_rng()
 
 
-@primitive(domain=Domain(sample=_dropout_sample), nondiff=(1,), residuals=True)
+@primitive(domain=Domain(sample=samples.dropout_op), nondiff=(1,), residuals=True)
 def dropout_op(x, dropout_param):
     """The dropout primitive: ``layers.dropout_forward``; train mode needs a ``seed``."""
     layers.check_dropout("dropout", dropout_param)
@@ -203,7 +142,7 @@ def _loss_output(loss, dx, x):
     return np.asarray(loss, dtype=np.result_type(x)), dx
 
 
-@primitive(domain=Domain(sample=_svm_sample), nondiff=(1,), residuals=True)
+@primitive(domain=Domain(sample=samples.svm_loss), nondiff=(1,), residuals=True)
 def svm_loss(scores, y):
     """Mean multiclass hinge loss (margin 1) of ``scores`` (N, C) for labels ``y`` (N,)."""
     return _loss_output(*layers.svm_loss(scores, y), scores)
@@ -215,7 +154,7 @@ def _svm_loss_vjp(g, ans, scores, y, residuals):
     return g * dx, None
 
 
-@primitive(domain=Domain(sample=_softmax_sample), nondiff=(1,), residuals=True)
+@primitive(domain=Domain(sample=samples.softmax_loss), nondiff=(1,), residuals=True)
 def softmax_loss(scores, y):
     """Mean softmax cross entropy of ``scores`` (N, C) for labels ``y`` (N,)."""
     return _loss_output(*layers.softmax_loss(scores, y), scores)

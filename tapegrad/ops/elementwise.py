@@ -1,18 +1,19 @@
 """Elementwise primitives, with broadcasting. One registration per op: forward,
-rule, domain. Rules are written with operators and ``np.*`` so that they run on
-Tensors too (higher order). The engine unbroadcasts what they return, and,
-because every op here is ``elementwise=True``, makes a zero cotangent
-contribute exactly zero even where a partial is infinite (sqrt at 0 under a
-mask). Conventions at non-differentiable points: docs/conventions.md."""
+rule, domain. Where numpy has the op as a ufunc, the ufunc itself is the
+forward (``ufunc_primitive``). Rules are written with operators and ``np.*``
+so that they run on Tensors too (higher order). The engine unbroadcasts what
+they return, and, because every op here is ``elementwise=True``, makes a zero
+cotangent contribute exactly zero even where a partial is infinite (sqrt at 0
+under a mask). Conventions at non-differentiable points: docs/conventions.md."""
 
 import math
 
 import numpy as np
 
-from ..core.primitive import implements, primitive
 from ..core.tape import no_grad
-from ..core.tensor import Tensor
 from ..domain import Domain
+from ._common import implements, primitive, ufunc_primitive, unwrap
+from .samples import elementwise as samples
 
 REAL = Domain(("real",))
 POSITIVE = Domain(("positive",))
@@ -30,28 +31,10 @@ _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
 
-def _elementwise(numpy_func, domain, **options):
-    register = primitive(numpy=numpy_func, domain=domain, elementwise=True, **options)
-    ufunc = numpy_func[0] if isinstance(numpy_func, tuple) else numpy_func
-
-    def decorate(forward):
-        prim = register(forward)
-        if isinstance(ufunc, np.ufunc) and ufunc.__name__ == forward.__name__:
-            # The forward is that ufunc call and nothing else: run the ufunc
-            # itself, one Python frame less on the per-op path. The Python
-            # function still gives the primitive its signature and docs.
-            prim.fun = ufunc
-        return prim
-
-    return decorate
-
-
 # -- arithmetic ----------------------------------------------------------------
 
 
-@_elementwise(np.add, BINARY, zero_preserving=True)
-def add(x, y):
-    return np.add(x, y)
+add = ufunc_primitive(np.add, BINARY, zero_preserving=True)
 
 
 @add.defvjp
@@ -59,9 +42,9 @@ def _add_vjp(g, ans, x, y):
     return g, g
 
 
-@_elementwise(np.subtract, BINARY, zero_preserving=True)
-def subtract(x, y):
-    return np.subtract(x, y)
+# A primitive, not add(x, negative(y)): that is exact too, but two nodes cost
+# 1.3x (constant y) to 1.8x (Tensor y) a subtraction, forward and backward.
+subtract = ufunc_primitive(np.subtract, BINARY, zero_preserving=True)
 
 
 @subtract.defvjp
@@ -69,9 +52,7 @@ def _subtract_vjp(g, ans, x, y):
     return g, -g
 
 
-@_elementwise(np.multiply, BINARY)
-def multiply(x, y):
-    return np.multiply(x, y)
+multiply = ufunc_primitive(np.multiply, BINARY)
 
 
 @multiply.defvjp(needs_grad=True)
@@ -80,9 +61,7 @@ def _multiply_vjp(g, ans, x, y, needs_grad):
     return (g * y if needs_grad[0] else None), (g * x if needs_grad[1] else None)
 
 
-@_elementwise((np.divide, np.true_divide), Domain(("real", "nonzero"), shapes="broadcast"))
-def divide(x, y):
-    return np.divide(x, y)
+divide = ufunc_primitive(np.divide, Domain(("real", "nonzero"), shapes="broadcast"))
 
 
 @divide.defvjp
@@ -91,12 +70,10 @@ def _divide_vjp(g, ans, x, y):
     return gx, -gx * ans
 
 
-true_divide = divide
+true_divide = divide  # the same ufunc in numpy 2
 
 
-@_elementwise(np.negative, REAL, zero_preserving=True)
-def negative(x):
-    return np.negative(x)
+negative = ufunc_primitive(np.negative, REAL, zero_preserving=True)
 
 
 @negative.defvjp
@@ -104,9 +81,7 @@ def _negative_vjp(g, ans, x):
     return (-g,)
 
 
-@_elementwise(np.positive, REAL, zero_preserving=True)
-def positive(x):
-    return np.positive(x)
+positive = ufunc_primitive(np.positive, REAL, zero_preserving=True)
 
 
 @positive.defvjp
@@ -114,17 +89,7 @@ def _positive_vjp(g, ans, x):
     return (g,)
 
 
-def _remainder_sample(rng, dtype):
-    # x / y kept at least 0.1 away from an integer: remainder jumps there.
-    shape = tuple(int(n) for n in rng.integers(0, 4, size=rng.integers(0, 3)))
-    y = rng.uniform(0.5, 3.0, size=shape[-1:]) * rng.choice([-1.0, 1.0], size=shape[-1:])
-    quotient = rng.integers(-3, 4, size=shape) + rng.uniform(0.1, 0.9, size=shape)
-    return ((quotient * y).astype(dtype), y.astype(dtype)), {}
-
-
-@_elementwise((np.remainder, np.mod), Domain(sample=_remainder_sample))
-def remainder(x, y):
-    return np.remainder(x, y)
+remainder = ufunc_primitive(np.remainder, Domain(sample=samples.remainder))
 
 
 @remainder.defvjp(needs_grad=True)
@@ -135,15 +100,13 @@ def _remainder_vjp(g, ans, x, y, needs_grad):
     return g, -g * np.floor_divide(x, y)
 
 
-mod = remainder
+mod = remainder  # the same ufunc in numpy 2
 
 
 # -- powers and roots ------------------------------------------------------------
 
 
-@_elementwise(np.power, Domain(("positive", "real"), shapes="broadcast"))
-def power(x, y):
-    return np.power(x, y)
+power = ufunc_primitive(np.power, Domain(("positive", "real"), shapes="broadcast"))
 
 
 @power.defvjp(needs_grad=True)
@@ -167,9 +130,7 @@ def _power_vjp(g, ans, x, y, needs_grad):
     return gx, gy
 
 
-@_elementwise(np.square, REAL)
-def square(x):
-    return np.square(x)
+square = ufunc_primitive(np.square, REAL)
 
 
 @square.defvjp
@@ -177,9 +138,7 @@ def _square_vjp(g, ans, x):
     return (g * (2.0 * x),)
 
 
-@_elementwise(np.sqrt, POSITIVE)
-def sqrt(x):
-    return np.sqrt(x)
+sqrt = ufunc_primitive(np.sqrt, POSITIVE)
 
 
 @sqrt.defvjp
@@ -188,9 +147,7 @@ def _sqrt_vjp(g, ans, x):
     return (g / (2.0 * ans),)
 
 
-@_elementwise(np.cbrt, KINKFREE)
-def cbrt(x):
-    return np.cbrt(x)
+cbrt = ufunc_primitive(np.cbrt, KINKFREE)
 
 
 @cbrt.defvjp
@@ -198,9 +155,7 @@ def _cbrt_vjp(g, ans, x):
     return (g / (3.0 * ans * ans),)
 
 
-@_elementwise(np.reciprocal, NONZERO)
-def reciprocal(x):
-    return np.reciprocal(x)
+reciprocal = ufunc_primitive(np.reciprocal, NONZERO)
 
 
 @reciprocal.defvjp
@@ -211,9 +166,7 @@ def _reciprocal_vjp(g, ans, x):
 # -- exponentials and logarithms ---------------------------------------------------
 
 
-@_elementwise(np.exp, REAL)
-def exp(x):
-    return np.exp(x)
+exp = ufunc_primitive(np.exp, REAL)
 
 
 @exp.defvjp
@@ -221,9 +174,10 @@ def _exp_vjp(g, ans, x):
     return (g * ans,)
 
 
-@_elementwise(np.exp2, REAL)
-def exp2(x):
-    return np.exp2(x)
+# exp2, log2 and log10 are primitives, not exp / log times a constant: those
+# round differently (exp(3 * ln 2) = 7.999999999999998, log(1000) / ln 10 =
+# 2.9999999999999996), up to 22 ulps for exp2.
+exp2 = ufunc_primitive(np.exp2, REAL)
 
 
 @exp2.defvjp
@@ -231,9 +185,7 @@ def _exp2_vjp(g, ans, x):
     return (g * ans * _LN2,)
 
 
-@_elementwise(np.expm1, REAL)
-def expm1(x):
-    return np.expm1(x)
+expm1 = ufunc_primitive(np.expm1, REAL)
 
 
 @expm1.defvjp
@@ -241,9 +193,7 @@ def _expm1_vjp(g, ans, x):
     return (g * (ans + 1.0),)
 
 
-@_elementwise(np.log, POSITIVE)
-def log(x):
-    return np.log(x)
+log = ufunc_primitive(np.log, POSITIVE)
 
 
 @log.defvjp
@@ -251,9 +201,7 @@ def _log_vjp(g, ans, x):
     return (g / x,)
 
 
-@_elementwise(np.log2, POSITIVE)
-def log2(x):
-    return np.log2(x)
+log2 = ufunc_primitive(np.log2, POSITIVE)
 
 
 @log2.defvjp
@@ -261,9 +209,7 @@ def _log2_vjp(g, ans, x):
     return (g / (x * _LN2),)
 
 
-@_elementwise(np.log10, POSITIVE)
-def log10(x):
-    return np.log10(x)
+log10 = ufunc_primitive(np.log10, POSITIVE)
 
 
 @log10.defvjp
@@ -271,9 +217,7 @@ def _log10_vjp(g, ans, x):
     return (g / (x * _LN10),)
 
 
-@_elementwise(np.log1p, POSITIVE)
-def log1p(x):
-    return np.log1p(x)
+log1p = ufunc_primitive(np.log1p, POSITIVE)
 
 
 @log1p.defvjp
@@ -281,9 +225,7 @@ def _log1p_vjp(g, ans, x):
     return (g / (x + 1.0),)
 
 
-@_elementwise(np.logaddexp, BINARY)
-def logaddexp(x, y):
-    return np.logaddexp(x, y)
+logaddexp = ufunc_primitive(np.logaddexp, BINARY)
 
 
 @logaddexp.defvjp
@@ -292,9 +234,7 @@ def _logaddexp_vjp(g, ans, x, y):
     return g * np.exp(x - ans), g * np.exp(y - ans)
 
 
-@_elementwise(np.logaddexp2, BINARY)
-def logaddexp2(x, y):
-    return np.logaddexp2(x, y)
+logaddexp2 = ufunc_primitive(np.logaddexp2, BINARY)
 
 
 @logaddexp2.defvjp
@@ -305,9 +245,7 @@ def _logaddexp2_vjp(g, ans, x, y):
 # -- kinks: absolute value, max/min, clip -------------------------------------------
 
 
-@_elementwise(np.absolute, KINKFREE)
-def absolute(x):
-    return np.absolute(x)
+absolute = ufunc_primitive(np.absolute, KINKFREE)
 
 
 @absolute.defvjp
@@ -325,9 +263,7 @@ def _select(g, x_wins, ties):
     return gx, g - gx
 
 
-@_elementwise(np.maximum, DISTINCT_PAIR)
-def maximum(x, y):
-    return np.maximum(x, y)
+maximum = ufunc_primitive(np.maximum, DISTINCT_PAIR)
 
 
 @maximum.defvjp
@@ -335,9 +271,7 @@ def _maximum_vjp(g, ans, x, y):
     return _select(g, x > y, x == y)
 
 
-@_elementwise(np.minimum, DISTINCT_PAIR)
-def minimum(x, y):
-    return np.minimum(x, y)
+minimum = ufunc_primitive(np.minimum, DISTINCT_PAIR)
 
 
 @minimum.defvjp
@@ -345,9 +279,9 @@ def _minimum_vjp(g, ans, x, y):
     return _select(g, x < y, x == y)
 
 
-@_elementwise(np.fmax, DISTINCT_PAIR)
-def fmax(x, y):
-    return np.fmax(x, y)
+# fmax and fmin are primitives, not a where() on a comparison (which gives the
+# same values as fast): a where gives a tie's whole cotangent to one side.
+fmax = ufunc_primitive(np.fmax, DISTINCT_PAIR)
 
 
 @fmax.defvjp
@@ -356,9 +290,7 @@ def _fmax_vjp(g, ans, x, y):
     return _select(g, (x > y) | np.isnan(y), x == y)
 
 
-@_elementwise(np.fmin, DISTINCT_PAIR)
-def fmin(x, y):
-    return np.fmin(x, y)
+fmin = ufunc_primitive(np.fmin, DISTINCT_PAIR)
 
 
 @fmin.defvjp
@@ -366,8 +298,11 @@ def _fmin_vjp(g, ans, x, y):
     return _select(g, (x < y) | np.isnan(y), x == y)
 
 
-@_elementwise(
-    np.clip, Domain(("distinct", "distinct", "distinct"), shapes="broadcast"), name="clip"
+@primitive(
+    name="clip",
+    numpy=np.clip,
+    domain=Domain(("distinct", "distinct", "distinct"), shapes="broadcast"),
+    elementwise=True,
 )
 def _clip(a, a_min, a_max):
     return np.clip(a, a_min, a_max)
@@ -401,11 +336,6 @@ def _clip_vjp(g, ans, a, a_min, a_max, needs_grad):
 @implements(np.clip)
 def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
     """``np.clip``; the bounds may be Tensors too (they get a gradient where they win)."""
-    if out is not None:
-        raise TypeError(
-            "clip(..., out=...) on a Tensor: tensors are immutable, so the result "
-            "cannot be written into `out`; use the returned value"
-        )
     if min is not None:
         a_min = min
     if max is not None:
@@ -418,22 +348,23 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A
 # -- selection ----------------------------------------------------------------------
 
 
-def _where_sample(rng, dtype):
-    shape = tuple(int(n) for n in rng.integers(0, 4, size=rng.integers(0, 3)))
-    x = rng.standard_normal(shape).astype(dtype)
-    y = rng.standard_normal(shape[-1:]).astype(dtype)
-    return (rng.random(shape) > 0.5, x, y), {}
-
-
 @primitive(
     name="where",
     nondiff=(0,),
-    domain=Domain(sample=_where_sample, reference=np.where),
+    domain=Domain(sample=samples.where, reference=np.where),
     elementwise=True,
     zero_preserving=True,
 )
 def _where(condition, x, y):
     return np.where(condition, x, y)
+
+
+@_where.defvjp
+def _where_vjp(g, ans, condition, x, y):
+    # The unselected branch gets an exact 0 cotangent; the engine then keeps a
+    # NaN or inf partial there (log(0), sqrt'(0)) from reaching the gradient.
+    zero = np.zeros((), dtype=np.result_type(g))
+    return None, np.where(condition, g, zero), np.where(condition, zero, g)
 
 
 _NOT_GIVEN = object()
@@ -445,16 +376,8 @@ def where(condition, x=_NOT_GIVEN, y=_NOT_GIVEN):
     if x is not _NOT_GIVEN and y is not _NOT_GIVEN:
         return _where(condition, x, y)
     if x is _NOT_GIVEN and y is _NOT_GIVEN:
-        return np.nonzero(condition._data if isinstance(condition, Tensor) else condition)
+        return np.nonzero(unwrap(condition))
     raise ValueError("where: either both or neither of x and y should be given")
-
-
-@_where.defvjp
-def _where_vjp(g, ans, condition, x, y):
-    # The unselected branch gets an exact 0 cotangent; the engine then keeps a
-    # NaN or inf partial there (log(0), sqrt'(0)) from reaching the gradient.
-    zero = np.zeros((), dtype=np.result_type(g))
-    return None, np.where(condition, g, zero), np.where(condition, zero, g)
 
 
 @primitive(
@@ -489,7 +412,7 @@ def astype(x, dtype):
 # -- neural-network staples (no numpy equivalent) ------------------------------------
 
 
-@_elementwise(None, REAL)
+@primitive(domain=REAL, elementwise=True)
 def sigmoid(x):
     """The logistic function 1 / (1 + exp(-x)), without overflow at any x."""
     # exp(-|x|) <= 1, and the x < 0 branch keeps full relative precision.
@@ -503,7 +426,7 @@ def _sigmoid_vjp(g, ans, x):
     return (g * ans * (1.0 - ans),)
 
 
-@_elementwise(None, REAL)
+@primitive(domain=REAL, elementwise=True)
 def softplus(x):
     """log(1 + exp(x)), without overflow at any x."""
     return np.logaddexp(0.0, x)
@@ -530,8 +453,6 @@ def _real_only(name, x):
 def conjugate(x, out=None):
     """``np.conjugate`` (``np.conj``, ``Tensor.conj``) of a real array: itself."""
     _real_only("conjugate", x)
-    if out is not None:
-        raise TypeError("np.conjugate(..., out=...) on a Tensor: tensors are immutable")
     return positive(x)
 
 
@@ -545,8 +466,6 @@ def real(val):
 @implements(np.fabs)
 def fabs(x, out=None):
     """``np.fabs``: ``absolute`` (the same values and convention at 0)."""
-    if out is not None:
-        raise TypeError("np.fabs(..., out=...) on a Tensor: tensors are immutable")
     return absolute(x)
 
 

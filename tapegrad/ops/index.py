@@ -9,10 +9,11 @@ rule accumulates with ``np.add.at``.
 
 import numpy as np
 
-from ..core.primitive import implements, primitive
 from ..core.tape import no_grad
 from ..core.tensor import Tensor
 from ..domain import Domain
+from ._common import implements, primitive, unwrap
+from .samples import index as samples
 
 
 def call_in_rule(prim, *args, **kwargs):
@@ -75,22 +76,7 @@ def _may_repeat(index):
 # -- x[index] and its transpose -------------------------------------------------
 
 
-def _getitem_sample(rng, dtype):
-    x = rng.standard_normal((4, 3)).astype(dtype)
-    index = [
-        (slice(None, None, -1), 1),
-        (np.array([0, 0, 2]),),
-        (Ellipsis, None, slice(1, None)),
-        (x[:, 0] > 0,),
-        (np.array([[1, 3], [3, 3]]), slice(0, 2)),
-        (slice(None), np.array([2, 0, 2])),
-        (0, 1),
-        (slice(2, 2),),
-    ][int(rng.integers(8))]
-    return (x, index), {}
-
-
-@primitive(nondiff=(1,), domain=Domain(sample=_getitem_sample))
+@primitive(nondiff=(1,), domain=Domain(sample=samples.getitem))
 def getitem(x, index):
     return x[index]
 
@@ -102,16 +88,6 @@ def _getitem_vjp(g, ans, x, index):
     return scatter_add(g, index, np.shape(x)), None
 
 
-def _scatter_sample(rng, dtype):
-    g = rng.standard_normal((3, 2)).astype(dtype)
-    index, shape = [
-        ((np.array([0, 2, 0]),), (4, 2)),
-        ((slice(1, 4),), (5, 2)),
-        ((np.array([1, 1, 1]), slice(None)), (2, 2)),
-    ][int(rng.integers(3))]
-    return (g, index, shape), {}
-
-
 def _scatter_add(values, index, shape):
     out = np.zeros(shape, dtype=values.dtype)
     if _may_repeat(index):
@@ -121,7 +97,7 @@ def _scatter_add(values, index, shape):
     return out
 
 
-@primitive(nondiff=(1, 2), domain=Domain(sample=_scatter_sample))
+@primitive(nondiff=(1, 2), domain=Domain(sample=samples.scatter_add))
 def scatter_add(values, index, shape):
     """Zeros of ``shape`` with ``values`` added at ``index`` (repeats accumulate)."""
     return _scatter_add(values, index, shape)
@@ -135,31 +111,10 @@ def _scatter_add_vjp(g, ans, values, index, shape):
 # -- x[index] = value ----------------------------------------------------------
 
 
-def _setitem_sample(rng, dtype):
-    x = rng.standard_normal((4, 3)).astype(dtype)
-    index, value_shape = [
-        ((1,), (3,)),
-        ((slice(None), 0), ()),
-        ((slice(1, 3), slice(None)), (1, 3)),
-        ((np.array([0, 2, 0]),), (3, 3)),
-        ((np.array([3, 3]), np.array([1, 1])), (2,)),
-        ((x > 0,), ()),
-        ((Ellipsis, np.array([2, 0])), (4, 1)),
-    ][int(rng.integers(7))]
-    value = rng.standard_normal(value_shape).astype(dtype)
-    return (x, index, value), {}
-
-
-def _setitem_reference(x, index, value):
-    out = np.array(x, copy=True)
-    out[index] = value
-    return out
-
-
 @primitive(
     nondiff=(1,),
     name="setitem",
-    domain=Domain(sample=_setitem_sample, reference=_setitem_reference),
+    domain=Domain(sample=samples.setitem, reference=samples.setitem_reference),
 )
 def _setitem(x, index, value):
     out = x.copy()
@@ -232,8 +187,6 @@ def _index_array(indices):
 @implements(np.take)
 def take(a, indices, axis=None, out=None, mode="raise"):
     """``np.take`` on Tensors: an indexing composite, so repeats accumulate."""
-    if out is not None:
-        raise TypeError("np.take(..., out=...) on a Tensor: tensors are immutable")
     indices = _index_array(indices)
     if axis is None:
         a = np.ravel(a)
@@ -292,8 +245,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     if axis is None:
         a = np.ravel(a)
         axis = 0
-    data = a._data if isinstance(a, Tensor) else np.asarray(a)
-    positions = np.argsort(data, axis=axis, kind=kind, stable=stable)
+    positions = np.argsort(unwrap(a), axis=axis, kind=kind, stable=stable)
     return take_along_axis(a, positions, axis=axis)
 
 

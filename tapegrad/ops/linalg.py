@@ -12,10 +12,10 @@ from collections import Counter, namedtuple
 
 import numpy as np
 
-from ..core.primitive import implements, primitive
-from ..core.tensor import Tensor
 from ..domain import Domain
-from .shape import _reject_out, diagonal, tril
+from ._common import implements, primitive, unwrap
+from .samples import linalg as samples
+from .shape import diagonal, tril
 
 
 def _existing(module, *names):
@@ -112,7 +112,6 @@ def _permuted(x, order):
 @implements(np.dot)
 def dot(a, b, out=None):
     """Composite: ``matmul`` where it agrees with dot, else ``tensordot``."""
-    _reject_out("dot", out)
     nda, ndb = np.ndim(a), np.ndim(b)
     if nda == 0 or ndb == 0:
         return np.multiply(a, b)
@@ -136,7 +135,6 @@ def inner(a, b):
 
 @implements(np.outer, *_existing(np.linalg, "outer"))
 def outer(a, b, out=None):
-    _reject_out("outer", out)
     return np.multiply(np.reshape(a, (-1, 1)), np.reshape(b, (1, -1)))
 
 
@@ -148,7 +146,6 @@ def vecdot(x1, x2, /, *, axis=-1):
 @implements(np.trace)
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """Composite: the sum of ``diagonal``."""
-    _reject_out("trace", out)
     total = np.sum(diagonal(a, offset, axis1, axis2), axis=-1)
     return total if dtype is None else total.astype(dtype)
 
@@ -243,29 +240,7 @@ def explicit_subscripts(subscripts, shapes):
     return ",".join(expanded) + "->" + output
 
 
-def _einsum_sample(rng, dtype):
-    subscripts, shapes = [
-        ("ij,jk->ik", [(2, 3), (3, 4)]),
-        ("ii->i", [(3, 3)]),
-        ("ii", [(3, 3)]),
-        ("ij->", [(2, 3)]),
-        ("i,i", [(3,), (3,)]),
-        ("...ij,...jk", [(2, 2, 3), (3, 2)]),
-        ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]),
-        ("ba", [(2, 3)]),
-        ("iij->j", [(2, 2, 3)]),
-        ("i,j->ij", [(2,), (0,)]),
-        (",i->i", [(), (3,)]),
-    ][int(rng.integers(11))]
-    operands = tuple(rng.standard_normal(s).astype(dtype) for s in shapes)
-    return operands, {"subscripts": explicit_subscripts(subscripts, shapes)}
-
-
-def _einsum_reference(*operands, subscripts="", optimize=False):
-    return np.einsum(subscripts, *operands)
-
-
-@primitive(name="einsum", domain=Domain(sample=_einsum_sample, reference=_einsum_reference))
+@primitive(name="einsum", domain=Domain(sample=samples.einsum, reference=samples.einsum_reference))
 def _einsum(*operands, subscripts="", optimize=False):
     return np.einsum(subscripts, *operands, optimize=optimize)
 
@@ -325,7 +300,6 @@ def _einsum_operand_ct(g, operands, inputs, output, i, optimize):
 @implements(np.einsum)
 def einsum(*operands, out=None, optimize=False, dtype=None, order="K", casting="safe"):
     """``np.einsum`` on Tensors: explicit, implicit, ellipsis, repeated labels, sublists."""
-    _reject_out("einsum", out)
     subscripts, arrays = _einsum_operands(operands)
     explicit = explicit_subscripts(subscripts, [np.shape(a) for a in arrays])
     result = _einsum(*arrays, subscripts=explicit, optimize=optimize)
@@ -383,12 +357,9 @@ def _cofactors(a):
     return signs[..., None, None] * np.matmul(u * others[..., None, :], vh)
 
 
-def _logabsdet_reference(a):
-    return np.linalg.slogdet(a)[1]
-
-
 @primitive(
-    name="slogdet", domain=Domain(("wellcond",), shapes="square", reference=_logabsdet_reference)
+    name="slogdet",
+    domain=Domain(("wellcond",), shapes="square", reference=samples.slogdet_reference),
 )
 def logabsdet(a):
     """The ``logabsdet`` half of ``slogdet`` (the sign has no gradient)."""
@@ -406,8 +377,7 @@ SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 @implements(np.linalg.slogdet)
 def slogdet(a):
     """``(sign, logabsdet)``; ``sign`` is a plain array (no gradient)."""
-    data = a._data if isinstance(a, Tensor) else np.asarray(a)
-    return SlogdetResult(np.linalg.slogdet(data)[0], logabsdet(a))
+    return SlogdetResult(np.linalg.slogdet(unwrap(a))[0], logabsdet(a))
 
 
 @primitive(numpy=np.linalg.solve, domain=Domain(("wellcond", "real"), shapes="square"))

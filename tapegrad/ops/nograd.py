@@ -8,7 +8,7 @@ constant, so returning an ndarray, not a Tensor, loses nothing.
 import numpy as np
 
 from ..core.primitive import nondifferentiable
-from ..core.tensor import Tensor
+from ._common import unwrap
 
 _NONDIFFERENTIABLE = (
     np.less,
@@ -76,8 +76,8 @@ def _constant(numpy_func, name=None):
     name = name or numpy_func.__name__
 
     def constant(*args, **kwargs):
-        args = [a._data if isinstance(a, Tensor) else a for a in args]
-        kwargs = {k: v._data if isinstance(v, Tensor) else v for k, v in kwargs.items()}
+        args = [unwrap(a) for a in args]
+        kwargs = {k: unwrap(v) for k, v in kwargs.items()}
         return numpy_func(*args, **kwargs)
 
     constant.__name__ = constant.__qualname__ = name

@@ -2,7 +2,8 @@
 
 Forwards take numpy's positional order (``np.sum(x, 0)`` passes axis
 positionally and the engine maps it by name), so each signature lists numpy's
-options up to the ones we support. Rules give the cotangent back its reduced
+options up to the ones we support (``out`` included: it is refused, see
+the recorder). Rules give the cotangent back its reduced
 axes (``restore_reduced``) and let broadcasting spread it.
 """
 
@@ -10,12 +11,18 @@ import math
 
 import numpy as np
 
-from ..core.primitive import primitive
 from ..domain import Domain
+from ._common import primitive
 
-REDUCE = Domain(("real",), shapes="reduce", kwargs={"keepdims": (False, True)})
+KEEPDIMS = {"keepdims": (False, True)}
+REDUCE = Domain(("real",), shapes="reduce", kwargs=KEEPDIMS)
 # No ties: finite differences cannot see a gradient split between equal elements.
-REDUCE_DISTINCT = Domain(("distinct",), shapes="reduce", kwargs={"keepdims": (False, True)})
+REDUCE_DISTINCT = Domain(("distinct",), shapes="reduce", kwargs=KEEPDIMS)
+# Pairwise distinct values keep std away from 0, where its second derivative
+# blows up. ddof = 1 on a group of one element is NaN, and skipped, as numpy's.
+MOMENT = Domain(("distinct",), shapes="reduce", kwargs={**KEEPDIMS, "ddof": (0, 1)})
+# Exact zeros among the factors: the rules must not divide by an element.
+PRODUCT = Domain(("withzeros",), shapes="reduce", kwargs=KEEPDIMS)
 
 
 def normalize_axis(axis, ndim):
@@ -50,72 +57,6 @@ def rounds_to_integers(dtype):
     return dtype is not None and np.dtype(dtype).kind not in "fc"
 
 
-def _no_out(name, out):
-    if out is not None:
-        raise TypeError(
-            f"{name}(..., out=...) on a Tensor: tensors are immutable, so the result "
-            "cannot be written into `out`; use the returned value"
-        )
-
-
-# -- sample hooks: inputs the shape family "reduce" cannot say ----------------------
-
-
-def _random_shape(rng):
-    return tuple(int(n) for n in rng.integers(0, 4, size=rng.integers(0, 4)))
-
-
-def _random_axis(rng, ndim, tuples=True):
-    choice = int(rng.integers(4 if tuples else 3)) if ndim else 0
-    if choice == 0:
-        return None
-    if choice == 1:
-        return int(rng.integers(ndim))
-    if choice == 2:
-        return int(rng.integers(-ndim, 0))
-    chosen = rng.permutation(ndim)[: rng.integers(1, ndim + 1)]
-    return tuple(int(a) for a in chosen)
-
-
-def _with_zeros(rng, shape, dtype):
-    # Small values, a fifth of them exact zeros: products stay in range and
-    # the rules must not divide by an element.
-    x = rng.uniform(-1.5, 1.5, size=shape)
-    x = np.where(rng.random(shape) < 0.2, 0.0, x)
-    return x.astype(dtype)
-
-
-def _prod_sample(rng, dtype):
-    shape = _random_shape(rng)
-    kwargs = {"axis": _random_axis(rng, len(shape)), "keepdims": bool(rng.integers(2))}
-    return (_with_zeros(rng, shape, dtype),), kwargs
-
-
-def _scan_sample(rng, dtype):
-    shape = _random_shape(rng)
-    return (rng.standard_normal(shape).astype(dtype),), {
-        "axis": _random_axis(rng, len(shape), tuples=False)
-    }
-
-
-def _moment_sample(rng, dtype):
-    shape = _random_shape(rng)
-    axis = _random_axis(rng, len(shape))
-    # ddof = 1 on a group of one element divides by zero (numpy gives NaN).
-    ddof = int(rng.integers(2)) if _reduced_count(shape, axis) > 1 else 0
-    # Pairwise distinct values: std's second derivative blows up near std = 0.
-    size = math.prod(shape)
-    x = (rng.permutation(size) - size / 2) * 0.3 + rng.uniform(-0.1, 0.1, size=size)
-    kwargs = {"axis": axis, "ddof": ddof, "keepdims": bool(rng.integers(2))}
-    return (x.reshape(shape).astype(dtype),), kwargs
-
-
-def _cumprod_sample(rng, dtype):
-    shape = _random_shape(rng)
-    axis = _random_axis(rng, len(shape), tuples=False)
-    return (_with_zeros(rng, shape, dtype),), {"axis": axis}
-
-
 # -- sums and means -----------------------------------------------------------------
 
 
@@ -125,9 +66,10 @@ _SMALL = 4096
 
 @primitive(numpy=np.sum, domain=REDUCE)
 def sum(x, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001  (numpy's name)
-    _no_out("sum", out)
     # np.sum is a Python wrapper around this call; on small arrays it is
-    # half the cost of the whole reduction.
+    # half the cost of the whole reduction. (Dask arrays take np.sum.)
+    if type(x) is not np.ndarray:
+        return np.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
     return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
@@ -146,7 +88,6 @@ def _sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 @primitive(numpy=np.mean, domain=REDUCE)
 def mean(x, axis=None, dtype=None, out=None, keepdims=False):
-    _no_out("mean", out)
     return np.mean(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
@@ -159,9 +100,8 @@ def _mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return (np.broadcast_to(g, shape),)
 
 
-@primitive(numpy=np.var, domain=Domain(sample=_moment_sample))
+@primitive(numpy=np.var, domain=MOMENT)
 def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    _no_out("var", out)
     return np.var(x, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
 
 
@@ -175,9 +115,8 @@ def _var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False)
     return (scale * (x - np.mean(x, axis=axis, keepdims=True)),)
 
 
-@primitive(numpy=np.std, domain=Domain(sample=_moment_sample))
+@primitive(numpy=np.std, domain=MOMENT)
 def std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    _no_out("std", out)
     return np.std(x, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
 
 
@@ -198,9 +137,8 @@ def _std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False)
 # -- products -----------------------------------------------------------------------
 
 
-@primitive(numpy=np.prod, domain=Domain(sample=_prod_sample))
+@primitive(numpy=np.prod, domain=PRODUCT)
 def prod(x, axis=None, dtype=None, out=None, keepdims=False):
-    _no_out("prod", out)
     return np.prod(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
@@ -255,7 +193,6 @@ def _extremum_vjp(g, ans, x, axis, keepdims):
 
 @primitive(numpy=(np.max, np.amax), domain=REDUCE_DISTINCT)
 def max(x, axis=None, out=None, keepdims=False):  # noqa: A001  (numpy's name)
-    _no_out("max", out)
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
@@ -266,7 +203,6 @@ def _max_vjp(g, ans, x, axis=None, out=None, keepdims=False):
 
 @primitive(numpy=(np.min, np.amin), domain=REDUCE_DISTINCT)
 def min(x, axis=None, out=None, keepdims=False):  # noqa: A001  (numpy's name)
-    _no_out("min", out)
     return np.min(x, axis=axis, keepdims=keepdims)
 
 
@@ -320,9 +256,8 @@ def _scan_vjp(grad_along_axis, g, ans, x, axis):
     return (grad_along_axis(g, ans, x, axis),)
 
 
-@primitive(numpy=np.cumsum, domain=Domain(sample=_scan_sample))
+@primitive(numpy=np.cumsum, domain=Domain(("real",), shapes="scan"))
 def cumsum(x, axis=None, dtype=None, out=None):
-    _no_out("cumsum", out)
     return np.cumsum(x, axis=axis, dtype=dtype)
 
 
@@ -337,9 +272,8 @@ def _cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
     return _scan_vjp(_cumsum_grad, g, ans, x, axis)
 
 
-@primitive(numpy=np.cumprod, domain=Domain(sample=_cumprod_sample))
+@primitive(numpy=np.cumprod, domain=Domain(("withzeros",), shapes="scan"))
 def cumprod(x, axis=None, dtype=None, out=None):
-    _no_out("cumprod", out)
     return np.cumprod(x, axis=axis, dtype=dtype)
 
 

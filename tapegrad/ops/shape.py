@@ -11,15 +11,12 @@ Options (axes, shapes, widths) are keyword parameters with defaults, so
 
 import numpy as np
 
-from ..core.primitive import implements, primitive
 from ..core.tensor import Tensor
 from ..domain import Domain
+from ._common import implements, primitive, unwrap
 from .index import _setitem, getitem, take
 from .reduce import rounds_to_integers
-
-
-def _random_shape(rng, low=0, high=4, max_ndim=3):
-    return tuple(int(n) for n in rng.integers(low, high, size=rng.integers(0, max_ndim + 1)))
+from .samples import shape as samples
 
 
 def _axis_tuple(axis, ndim, name):
@@ -42,26 +39,10 @@ def _shape_after(numpy_func, shape, *args, **kwargs):
     return numpy_func(probe, *args, **kwargs).shape
 
 
-def _reject_out(name, out):
-    if out is not None:
-        raise TypeError(
-            f"np.{name}(..., out=...) on a Tensor: tensors are immutable, so the "
-            "result cannot be written into `out`; use the returned value"
-        )
-
-
 # -- reshape family -------------------------------------------------------------
 
 
-def _reshape_sample(rng, dtype):
-    shape = _random_shape(rng)
-    x = rng.standard_normal(shape).astype(dtype)
-    size = int(np.prod(shape))
-    new = [(size,), (-1,), (1, size, 1), shape[::-1]][int(rng.integers(4))]
-    return (x, new), {"order": ("C", "F")[int(rng.integers(2))]}
-
-
-@primitive(numpy=np.reshape, domain=Domain(sample=_reshape_sample))
+@primitive(numpy=np.reshape, domain=Domain(sample=samples.reshape))
 def reshape(x, shape=None, order="C", *, copy=None):
     return np.reshape(x, shape, order=order)
 
@@ -71,7 +52,7 @@ def _reshape_vjp(g, ans, x, shape=None, order="C", copy=None):
     if order == "A":
         # 'A' read x in its memory order; g has its own layout, so name
         # the order the forward used.
-        data = x._data if isinstance(x, Tensor) else x
+        data = unwrap(x)
         order = "F" if data.flags.f_contiguous and not data.flags.c_contiguous else "C"
     return (np.reshape(g, np.shape(x), order=order),)
 
@@ -80,7 +61,7 @@ def _reshape_vjp(g, ans, x, shape=None, order="C", copy=None):
 def ravel(a, order="C"):
     """Composite: a reshape to 1-D. Orders 'A' and 'K' follow the memory layout."""
     if order in ("A", "K"):
-        data = a._data if isinstance(a, Tensor) else np.asarray(a)
+        data = np.asarray(unwrap(a))
         if data.flags.f_contiguous and not data.flags.c_contiguous:
             order = "F"
         elif order == "A" or data.flags.c_contiguous or data.ndim < 2:
@@ -140,13 +121,7 @@ def atleast_3d(*arys):
     return _atleast(arys, 3)
 
 
-def _broadcast_sample(rng, dtype):
-    x = rng.standard_normal([(3, 1), (), (1,), (0, 1)][int(rng.integers(4))]).astype(dtype)
-    target = {2: (2, 3, 4), 0: (2, 3), 1: (3, 0)}[x.ndim] if x.size else (2, 0, 5)
-    return (x, target), {}
-
-
-@primitive(numpy=np.broadcast_to, domain=Domain(sample=_broadcast_sample))
+@primitive(numpy=np.broadcast_to, domain=Domain(sample=samples.broadcast_to))
 def broadcast_to(x, shape=None, subok=False):
     return np.broadcast_to(x, shape)
 
@@ -160,18 +135,7 @@ def _broadcast_to_vjp(g, ans, x, shape=None, subok=False):
 # -- axis permutations -------------------------------------------------------------
 
 
-def _transpose_sample(rng, dtype):
-    shape = _random_shape(rng)
-    x = rng.standard_normal(shape).astype(dtype)
-    axes = (
-        None
-        if rng.random() < 0.3
-        else tuple(int(a) - len(shape) * int(rng.integers(2)) for a in rng.permutation(len(shape)))
-    )
-    return (x,), {"axes": axes}
-
-
-@primitive(numpy=(np.transpose, np.permute_dims), domain=Domain(sample=_transpose_sample))
+@primitive(numpy=(np.transpose, np.permute_dims), domain=Domain(sample=samples.transpose))
 def transpose(x, axes=None):
     return np.transpose(x, axes)
 
@@ -184,13 +148,7 @@ def _transpose_vjp(g, ans, x, axes=None):
     return (np.transpose(g, inverse),)
 
 
-def _swapaxes_sample(rng, dtype):
-    x = rng.standard_normal(_random_shape(rng, max_ndim=3) or (2,)).astype(dtype)
-    n = max(x.ndim, 1)
-    return (x,), {"axis1": int(rng.integers(-n, n)), "axis2": int(rng.integers(-n, n))}
-
-
-@primitive(numpy=np.swapaxes, domain=Domain(sample=_swapaxes_sample))
+@primitive(numpy=np.swapaxes, domain=Domain(sample=samples.swapaxes))
 def swapaxes(x, axis1=0, axis2=1):
     return np.swapaxes(x, axis1, axis2)
 
@@ -227,32 +185,9 @@ def moveaxis(a, source, destination):
 # -- joining and splitting --------------------------------------------------------
 
 
-def _join_sample(rng, dtype, stack):
-    count = int(rng.integers(1, 4))
-    base = list(_random_shape(rng, max_ndim=2))
-    if not stack:
-        base = base or [2]
-    axis = int(rng.integers(-len(base) - stack, len(base) + stack))
-    arrays = []
-    for _ in range(count):
-        shape = list(base)
-        if not stack:
-            shape[axis] = int(rng.integers(0, 3))
-        arrays.append(rng.standard_normal(shape).astype(dtype))
-    return tuple(arrays), {"axis": axis}
-
-
-def _concatenate_sample(rng, dtype):
-    return _join_sample(rng, dtype, stack=False)
-
-
-def _concatenate_reference(*arrays, axis=0, dtype=None, casting="same_kind"):
-    return np.concatenate(arrays, axis=axis, dtype=dtype, casting=casting)
-
-
 @primitive(
     name="concatenate",
-    domain=Domain(sample=_concatenate_sample, reference=_concatenate_reference),
+    domain=Domain(sample=samples.concatenate, reference=samples.concatenate_reference),
 )
 def _concatenate(*arrays, axis=0, dtype=None, casting="same_kind"):
     return np.concatenate(arrays, axis=axis, dtype=dtype, casting=casting)
@@ -276,7 +211,6 @@ def _concatenate_vjp(g, ans, *arrays, axis=0, dtype=None, casting="same_kind"):
 @implements(np.concatenate)
 def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """``np.concatenate`` of Tensors and arrays (any mix)."""
-    _reject_out("concatenate", out)
     arrays = tuple(arrays)
     if axis is None:
         arrays = tuple(ravel(a) for a in arrays)
@@ -284,15 +218,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return _concatenate(*arrays, axis=axis, dtype=dtype, casting=casting)
 
 
-def _stack_sample(rng, dtype):
-    return _join_sample(rng, dtype, stack=True)
-
-
-def _stack_reference(*arrays, axis=0, dtype=None, casting="same_kind"):
-    return np.stack(arrays, axis=axis, dtype=dtype, casting=casting)
-
-
-@primitive(name="stack", domain=Domain(sample=_stack_sample, reference=_stack_reference))
+@primitive(name="stack", domain=Domain(sample=samples.stack, reference=samples.stack_reference))
 def _stack(*arrays, axis=0, dtype=None, casting="same_kind"):
     try:
         return np.stack(arrays, axis=axis, dtype=dtype, casting=casting)
@@ -316,7 +242,6 @@ def _stack_vjp(g, ans, *arrays, axis=0, dtype=None, casting="same_kind"):
 @implements(np.stack)
 def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """``np.stack`` of Tensors and arrays (any mix)."""
-    _reject_out("stack", out)
     return _stack(*arrays, axis=axis, dtype=dtype, casting=casting)
 
 
@@ -385,13 +310,8 @@ def vsplit(ary, indices_or_sections):
 # -- reordering ---------------------------------------------------------------------
 
 
-def _flip_sample(rng, dtype):
-    x = rng.standard_normal(_random_shape(rng)).astype(dtype)
-    axis = None if x.ndim == 0 or rng.random() < 0.3 else int(rng.integers(-x.ndim, x.ndim))
-    return (x,), {"axis": axis}
-
-
-@primitive(numpy=np.flip, domain=Domain(sample=_flip_sample))
+# The "reduce" shapes draw axis None, one axis or several, as np.flip takes.
+@primitive(numpy=np.flip, domain=Domain(("real",), shapes="reduce"))
 def flip(m, axis=None):
     return np.flip(m, axis)
 
@@ -415,18 +335,7 @@ def flipud(m):
     return flip(m, 0)
 
 
-def _roll_sample(rng, dtype):
-    x = rng.standard_normal(_random_shape(rng, low=1) or (3,)).astype(dtype)
-    if rng.random() < 0.3:
-        return (x,), {"shift": int(rng.integers(-5, 5)), "axis": None}
-    axes = tuple(
-        int(a) for a in rng.choice(x.ndim, size=int(rng.integers(1, x.ndim + 1)), replace=False)
-    )
-    shifts = tuple(int(s) for s in rng.integers(-5, 5, size=len(axes)))
-    return (x,), {"shift": shifts, "axis": axes}
-
-
-@primitive(numpy=np.roll, domain=Domain(sample=_roll_sample))
+@primitive(numpy=np.roll, domain=Domain(sample=samples.roll))
 def roll(a, shift=0, axis=None):
     return np.roll(a, shift, axis)
 
@@ -458,7 +367,7 @@ def repeat(a, repeats, axis=None):
         a = ravel(a)
         axis = 0
     axis = _axis_tuple(axis, np.ndim(a), "repeat")[0]
-    repeats = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    repeats = np.asarray(unwrap(repeats))
     positions = np.repeat(np.arange(np.shape(a)[axis]), repeats)
     return take(a, positions, axis=axis)
 
@@ -466,18 +375,7 @@ def repeat(a, repeats, axis=None):
 # -- padding ----------------------------------------------------------------------------
 
 
-def _pad_sample(rng, dtype):
-    x = rng.standard_normal(_random_shape(rng, max_ndim=2)).astype(dtype)
-    widths = tuple(tuple(int(w) for w in rng.integers(0, 3, size=2)) for _ in range(x.ndim))
-    widths = widths or ((1, 2),)  # numpy takes no empty pad_width, even for a 0-d array
-    return (x,), {"pad_width": widths, "constant_values": float(rng.standard_normal())}
-
-
-def _pad_reference(array, pad_width=(), constant_values=0):
-    return np.pad(array, pad_width, mode="constant", constant_values=constant_values)
-
-
-@primitive(name="pad", domain=Domain(sample=_pad_sample, reference=_pad_reference))
+@primitive(name="pad", domain=Domain(sample=samples.pad, reference=samples.pad_reference))
 def _pad_constant(array, pad_width=(), constant_values=0):
     return np.pad(array, pad_width, mode="constant", constant_values=constant_values)
 

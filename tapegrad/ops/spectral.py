@@ -9,11 +9,12 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..core.primitive import implements, primitive
 from ..core.tape import grad_mode
 from ..core.tensor import Tensor
 from ..domain import Domain
+from ._common import implements, primitive, unwrap
 from .linalg import _existing, _mT, _restore
+from .samples import spectral as samples
 from .shape import _axis_tuple, tril, triu
 
 # -- spectral decompositions ----------------------------------------------------------
@@ -59,41 +60,7 @@ def _triangle_read(grad, UPLO):
     return tril(both) if UPLO == "L" else triu(both)
 
 
-def _symmetric_sample(rng, dtype, clear_signs):
-    """A matrix whose read triangle has eigenvalues at least 0.75 apart; the other
-    triangle holds unrelated values (numpy ignores them, and so must the gradient)."""
-    n = int(rng.integers(1, 5))
-    batch = [(), (2,), (0,)][int(rng.choice(3, p=[0.6, 0.3, 0.1]))]
-    while True:
-        q, _ = np.linalg.qr(rng.standard_normal((*batch, n, n)))
-        if not clear_signs or _signs_are_clear(q):
-            break
-    values = (rng.permutation(n) - (n - 1) / 2) * 0.75 + rng.uniform(-0.5, 0.5)
-    a = (q * values) @ _mT(q)
-    uplo = "L" if rng.random() < 0.7 else "U"
-    noise = rng.standard_normal(a.shape)
-    a = a + (np.triu(noise, 1) if uplo == "L" else np.tril(noise, -1))
-    return (a.astype(dtype),), {"UPLO": uplo}
-
-
-def _signs_are_clear(vectors):
-    """Each column's largest magnitude beats the next by 0.1: its sign cannot flip
-    under a small perturbation (nor under rounding to float32)."""
-    if vectors.size == 0 or vectors.shape[-2] == 1:
-        return True
-    top = np.sort(np.abs(vectors), axis=-2)
-    return bool(np.all(top[..., -1, :] - top[..., -2, :] >= 0.1))
-
-
-def _eigh_sample(rng, dtype):
-    return _symmetric_sample(rng, dtype, clear_signs=True)
-
-
-def _eigvalsh_sample(rng, dtype):
-    return _symmetric_sample(rng, dtype, clear_signs=False)
-
-
-@primitive(name="eigh", domain=Domain(sample=_eigh_sample, reference=_eigh_forward))
+@primitive(name="eigh", domain=Domain(sample=samples.eigh, reference=_eigh_forward))
 def _eigh(a, UPLO="L"):
     return _eigh_forward(a, UPLO)
 
@@ -131,7 +98,7 @@ def _check_uplo(name, UPLO):
         raise ValueError(f"linalg.{name}: UPLO must be 'L' or 'U', got {UPLO!r}")
 
 
-@primitive(numpy=np.linalg.eigvalsh, domain=Domain(sample=_eigvalsh_sample))
+@primitive(numpy=np.linalg.eigvalsh, domain=Domain(sample=samples.eigvalsh))
 def eigvalsh(a, UPLO="L"):
     _check_uplo("eigvalsh", UPLO)
     return np.linalg.eigvalsh(a, UPLO=UPLO)
@@ -152,29 +119,7 @@ def _svd_forward(a):
     return SVDResult(u * signs, s, vh * _mT(signs))
 
 
-def _rectangular_sample(rng, dtype, clear_signs):
-    """Matrices with singular values 1, 1.75, 2.5, ... in random order."""
-    rows, cols = int(rng.integers(1, 5)), int(rng.integers(1, 5))
-    k = min(rows, cols)
-    batch = [(), (2,), (0,)][int(rng.choice(3, p=[0.6, 0.3, 0.1]))]
-    while True:
-        u, _ = np.linalg.qr(rng.standard_normal((*batch, rows, rows)))
-        if not clear_signs or _signs_are_clear(u[..., :k]):
-            break
-    v, _ = np.linalg.qr(rng.standard_normal((*batch, cols, cols)))
-    values = 1.0 + 0.75 * rng.permutation(k)
-    return ((u[..., :k] * values) @ _mT(v[..., :k])).astype(dtype)
-
-
-def _svd_sample(rng, dtype):
-    return (_rectangular_sample(rng, dtype, clear_signs=True),), {}
-
-
-def _svdvals_sample(rng, dtype):
-    return (_rectangular_sample(rng, dtype, clear_signs=False),), {}
-
-
-@primitive(name="svd", domain=Domain(sample=_svd_sample, reference=_svd_forward))
+@primitive(name="svd", domain=Domain(sample=samples.svd, reference=_svd_forward))
 def _svd(a):
     return _svd_forward(a)
 
@@ -239,12 +184,11 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
                 "gradient (the extra singular vectors are not unique); pass "
                 "full_matrices=False"
             )
-        data = a._data if isinstance(a, Tensor) else np.asarray(a)
-        return SVDResult(*(Tensor(m) for m in np.linalg.svd(data, full_matrices=True)))
+        return SVDResult(*(Tensor(m) for m in np.linalg.svd(unwrap(a), full_matrices=True)))
     return _svd(a)
 
 
-@primitive(numpy=_existing(np.linalg, "svdvals"), domain=Domain(sample=_svdvals_sample))
+@primitive(numpy=_existing(np.linalg, "svdvals"), domain=Domain(sample=samples.svdvals))
 def svdvals(x):
     return np.linalg.svd(x, compute_uv=False)
 
@@ -266,11 +210,7 @@ def _singular_vectors(x):
     return u, vh
 
 
-def _pinv_sample(rng, dtype):
-    return (_rectangular_sample(rng, dtype, clear_signs=False),), {}
-
-
-@primitive(numpy=np.linalg.pinv, domain=Domain(sample=_pinv_sample))
+@primitive(numpy=np.linalg.pinv, domain=Domain(sample=samples.pinv))
 def pinv(a, rcond=None, hermitian=False, rtol=None):
     options = {"rcond": rcond} if rcond is not None else {}
     if rtol is not None:
@@ -303,30 +243,7 @@ def _pinv_vjp(g, ans, a, rcond=None, hermitian=False, rtol=None):
 # -- norms --------------------------------------------------------------------------
 
 
-def _norm_values(rng, dtype, shape):
-    """Entries with distinct magnitudes >= 0.5: no ties, no kinks at zero."""
-    size = int(np.prod(shape))
-    magnitude = 0.5 + 0.25 * rng.permutation(size)
-    sign = np.where(rng.random(size) < 0.5, -1.0, 1.0)
-    return (sign * magnitude).reshape(shape).astype(dtype)
-
-
-def _vector_norm_sample(rng, dtype):
-    ord_ = [2, 1, np.inf, -np.inf, 3, 0.5, 0, -1][int(rng.integers(8))]
-    low = 0 if ord_ in (2, 1, 3, 0) else 1
-    shape = tuple(int(n) for n in rng.integers(low, 4, size=rng.integers(0, 4)))
-    x = _norm_values(rng, dtype, shape)
-    ndim = len(shape)
-    choice = int(rng.integers(3)) if ndim else 0
-    axis = [
-        None,
-        int(rng.integers(-ndim, ndim)) if ndim else None,
-        tuple(range(ndim))[: max(1, ndim - 1)],
-    ][choice]
-    return (x,), {"axis": axis, "keepdims": bool(rng.integers(2)), "ord": ord_}
-
-
-@primitive(numpy=np.linalg.vector_norm, domain=Domain(sample=_vector_norm_sample))
+@primitive(numpy=np.linalg.vector_norm, domain=Domain(sample=samples.vector_norm))
 def vector_norm(x, axis=None, keepdims=False, ord=2):  # noqa: A002  (numpy's name)
     return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
 
@@ -357,33 +274,9 @@ def _vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):  # noqa: A002
     return (g * partial,)
 
 
-def _matrix_sample(rng, dtype, rectangular=True):
-    rows = int(rng.integers(1, 4))
-    cols = int(rng.integers(1, 4)) if rectangular else rows
-    batch = tuple(int(n) for n in rng.integers(1, 3, size=rng.integers(0, 2)))
-    return _norm_values(rng, dtype, (*batch, rows, cols))
-
-
-def _abs_sum_sample(rng, dtype):
-    # Absolute row and column sums at least 0.1 apart: no ties between them.
-    while True:
-        x = _matrix_sample(rng, dtype)
-        sums = np.concatenate([np.abs(x).sum(-1), np.abs(x).sum(-2)], axis=-1)
-        gaps = np.diff(np.sort(sums, axis=-1), axis=-1)
-        if gaps.size == 0 or gaps.min() >= 0.1:
-            break
-    axis = (-2, -1) if rng.random() < 0.5 else (-1, -2)
-    ord_ = [1, -1, np.inf, -np.inf][int(rng.integers(4))]
-    return (x,), {"ord": ord_, "axis": axis, "keepdims": bool(rng.integers(2))}
-
-
-def _matrix_norm_reference(x, ord=None, axis=(-2, -1), keepdims=False):  # noqa: A002
-    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
-
-
 @primitive(
     name="matrix_norm_abs_sum",
-    domain=Domain(sample=_abs_sum_sample, reference=_matrix_norm_reference),
+    domain=Domain(sample=samples.matrix_norm_abs_sum, reference=samples.matrix_norm_reference),
 )
 def _abs_sum_norm(x, ord=1, axis=(-2, -1), keepdims=False):  # noqa: A002
     """Matrix norms 1, -1, inf, -inf: the largest (smallest) absolute column or row sum."""
@@ -403,21 +296,9 @@ def _abs_sum_norm_vjp(g, ans, x, ord=1, axis=(-2, -1), keepdims=False):  # noqa:
     return (g * sign * (hit / np.sum(hit, axis=other, keepdims=True)),)
 
 
-def _singular_sample(rng, dtype):
-    rows = int(rng.integers(1, 4))
-    cols = int(rng.integers(1, 4))
-    k = min(rows, cols)
-    u, _ = np.linalg.qr(rng.standard_normal((rows, rows)))
-    v, _ = np.linalg.qr(rng.standard_normal((cols, cols)))
-    values = 1.0 + 0.75 * rng.permutation(k)  # distinct, away from 0
-    x = u[:, :k] @ np.diag(values) @ v[:, :k].T
-    ord_ = [2, -2, "nuc"][int(rng.integers(3))]
-    return (x.astype(dtype),), {"ord": ord_, "axis": (-2, -1), "keepdims": bool(rng.integers(2))}
-
-
 @primitive(
     name="matrix_norm_singular",
-    domain=Domain(sample=_singular_sample, reference=_matrix_norm_reference),
+    domain=Domain(sample=samples.matrix_norm_singular, reference=samples.matrix_norm_reference),
 )
 def _singular_norm(x, ord=2, axis=(-2, -1), keepdims=False):  # noqa: A002
     """Matrix norms 2, -2, 'nuc': largest, smallest, sum of the singular values."""

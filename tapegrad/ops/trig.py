@@ -1,20 +1,19 @@
 """Trigonometric and hyperbolic primitives, elementwise with broadcasting.
 
-Registered like the rest of elementwise.py (whose ``_elementwise`` helper and
-domains they share); split out so that each family file reads as one table.
+Registered like the ufuncs of elementwise.py (whose domains they share): the
+ufunc is the forward. Split out so that each family file reads as one table.
 """
 
 import numpy as np
 
 from ..domain import Domain
-from .elementwise import ABOVE1, REAL, UNIT, _elementwise
+from ._common import ufunc_primitive
+from .elementwise import ABOVE1, REAL, UNIT
 
 # -- trigonometric ----------------------------------------------------------------
 
 
-@_elementwise(np.sin, REAL)
-def sin(x):
-    return np.sin(x)
+sin = ufunc_primitive(np.sin, REAL)
 
 
 @sin.defvjp
@@ -22,9 +21,7 @@ def _sin_vjp(g, ans, x):
     return (g * np.cos(x),)
 
 
-@_elementwise(np.cos, REAL)
-def cos(x):
-    return np.cos(x)
+cos = ufunc_primitive(np.cos, REAL)
 
 
 @cos.defvjp
@@ -32,9 +29,7 @@ def _cos_vjp(g, ans, x):
     return (-g * np.sin(x),)
 
 
-@_elementwise(np.tan, UNIT)
-def tan(x):
-    return np.tan(x)
+tan = ufunc_primitive(np.tan, UNIT)
 
 
 @tan.defvjp
@@ -42,9 +37,7 @@ def _tan_vjp(g, ans, x):
     return (g * (1.0 + ans * ans),)
 
 
-@_elementwise(np.arcsin, UNIT)
-def arcsin(x):
-    return np.arcsin(x)
+arcsin = ufunc_primitive(np.arcsin, UNIT)
 
 
 @arcsin.defvjp
@@ -52,9 +45,7 @@ def _arcsin_vjp(g, ans, x):
     return (g / np.sqrt(1.0 - x * x),)
 
 
-@_elementwise(np.arccos, UNIT)
-def arccos(x):
-    return np.arccos(x)
+arccos = ufunc_primitive(np.arccos, UNIT)
 
 
 @arccos.defvjp
@@ -62,9 +53,7 @@ def _arccos_vjp(g, ans, x):
     return (-g / np.sqrt(1.0 - x * x),)
 
 
-@_elementwise(np.arctan, REAL)
-def arctan(x):
-    return np.arctan(x)
+arctan = ufunc_primitive(np.arctan, REAL)
 
 
 @arctan.defvjp
@@ -72,9 +61,7 @@ def _arctan_vjp(g, ans, x):
     return (g / (1.0 + x * x),)
 
 
-@_elementwise(np.arctan2, Domain(("nonzero", "nonzero"), shapes="broadcast"))
-def arctan2(y, x):
-    return np.arctan2(y, x)
+arctan2 = ufunc_primitive(np.arctan2, Domain(("nonzero", "nonzero"), shapes="broadcast"))
 
 
 @arctan2.defvjp
@@ -83,9 +70,7 @@ def _arctan2_vjp(g, ans, y, x):
     return scale * x, -scale * y
 
 
-@_elementwise(np.hypot, Domain(("nonzero", "nonzero"), shapes="broadcast"))
-def hypot(x, y):
-    return np.hypot(x, y)
+hypot = ufunc_primitive(np.hypot, Domain(("nonzero", "nonzero"), shapes="broadcast"))
 
 
 @hypot.defvjp
@@ -99,9 +84,7 @@ def _hypot_vjp(g, ans, x, y):
 # -- hyperbolic -------------------------------------------------------------------
 
 
-@_elementwise(np.sinh, REAL)
-def sinh(x):
-    return np.sinh(x)
+sinh = ufunc_primitive(np.sinh, REAL)
 
 
 @sinh.defvjp
@@ -109,9 +92,7 @@ def _sinh_vjp(g, ans, x):
     return (g * np.cosh(x),)
 
 
-@_elementwise(np.cosh, REAL)
-def cosh(x):
-    return np.cosh(x)
+cosh = ufunc_primitive(np.cosh, REAL)
 
 
 @cosh.defvjp
@@ -119,9 +100,7 @@ def _cosh_vjp(g, ans, x):
     return (g * np.sinh(x),)
 
 
-@_elementwise(np.tanh, REAL)
-def tanh(x):
-    return np.tanh(x)
+tanh = ufunc_primitive(np.tanh, REAL)
 
 
 @tanh.defvjp
@@ -129,9 +108,7 @@ def _tanh_vjp(g, ans, x):
     return (g * (1.0 - ans * ans),)
 
 
-@_elementwise(np.arcsinh, REAL)
-def arcsinh(x):
-    return np.arcsinh(x)
+arcsinh = ufunc_primitive(np.arcsinh, REAL)
 
 
 @arcsinh.defvjp
@@ -139,9 +116,7 @@ def _arcsinh_vjp(g, ans, x):
     return (g / np.sqrt(x * x + 1.0),)
 
 
-@_elementwise(np.arccosh, ABOVE1)
-def arccosh(x):
-    return np.arccosh(x)
+arccosh = ufunc_primitive(np.arccosh, ABOVE1)
 
 
 @arccosh.defvjp
@@ -149,9 +124,7 @@ def _arccosh_vjp(g, ans, x):
     return (g / np.sqrt(x * x - 1.0),)
 
 
-@_elementwise(np.arctanh, UNIT)
-def arctanh(x):
-    return np.arctanh(x)
+arctanh = ufunc_primitive(np.arctanh, UNIT)
 
 
 @arctanh.defvjp

@@ -66,6 +66,11 @@ def _signed(x_and_sign):
     return -x if negative else x
 
 
+def _zero_or_value(choice_and_value):
+    choice, x = choice_and_value
+    return 0.0 if choice == 0 else _flush_tiny(x)
+
+
 def _away_from_zero():
     return st.tuples(_floats(0.1, 10.0), st.booleans()).map(_signed)
 
@@ -82,6 +87,9 @@ def elements(kind):
         return _floats(-0.9, 0.9).map(_flush_tiny)
     if kind == "above1":
         return _floats(1.1, 10.0)
+    if kind == "withzeros":
+        # One draw in five is an exact zero; shrinks towards zero.
+        return st.tuples(st.integers(0, 4), _floats(-1.5, 1.5)).map(_zero_or_value)
     raise ValueError(f"no elementwise strategy for value kind {kind!r}")
 
 
@@ -164,7 +172,7 @@ def _repeat(count, shape):
 
 def family_shapes(family, num_shapes, min_dims=0):
     """Shapes for ``num_shapes`` array inputs of a shape family (see SHAPE_FAMILIES)."""
-    if family in ("same", "reduce"):
+    if family in ("same", "reduce", "scan"):
         return shapes(min_dims=min_dims).map(functools.partial(_repeat, num_shapes))
     if family == "broadcast":
         return broadcastable_shapes(num_shapes, min_dims=min_dims)
@@ -369,12 +377,13 @@ def _vocabulary_example(draw, spec, dtype):
     kwargs = {name: draw(st.sampled_from(values)) for name, values in spec.options.items()}
     array_positions = [i for i, k in enumerate(spec.kinds) if k not in ("index", "any")]
     kinds = [spec.kinds[i] for i in array_positions]
+    along_axis = spec.family in ("reduce", "scan")
     min_dims = 0
-    if spec.family == "reduce" and "axis" in spec.options:
+    if along_axis and "axis" in spec.options:
         min_dims = _min_dims_for(spec.options["axis"])
     shapes_ = draw(family_shapes(spec.family, len(array_positions), min_dims=min_dims))
-    if spec.family == "reduce" and "axis" not in spec.options and spec.takes_axis and shapes_:
-        kwargs["axis"] = draw(axes(len(shapes_[0])))
+    if along_axis and "axis" not in spec.options and spec.takes_axis and shapes_:
+        kwargs["axis"] = draw(axes(len(shapes_[0]), allow_tuple=spec.family == "reduce"))
     values = draw(value_arrays(kinds, shapes_, dtype))
     args = [None] * len(spec.kinds)
     for i, v in zip(array_positions, values):
@@ -400,8 +409,8 @@ def examples(prim_or_domain, dtype=None):
     """``(args, kwargs)`` examples from a Primitive's (or a bare Domain's) declared domain.
 
     Vocabulary domains draw shapes from the family, values from each input's
-    kind, keyword options from ``kwargs`` and, for ``shapes="reduce"``, an
-    ``axis`` that fits. Sample-hook domains call ``sample(rng, dtype)`` with a
+    kind, keyword options from ``kwargs`` and, for ``shapes="reduce"`` (or
+    ``"scan"``), an ``axis`` that fits. Sample-hook domains call ``sample(rng, dtype)`` with a
     Generator seeded by hypothesis. ``dtype`` fixes the float dtype.
     """
     spec = prim_or_domain if isinstance(prim_or_domain, InputSpec) else input_spec(prim_or_domain)

@@ -224,7 +224,7 @@ def test_batchnorm_second_order_uses_the_statistics_of_its_own_forward():
     # Closed form of the test-mode Hessian: out = a * x + c, d/dx sum(out**3) = 3 a out**2,
     # whose derivative along v is 6 a**2 out v.
     a = gamma / np.sqrt(BN_VAR + 1e-5)
-    np.testing.assert_allclose(first.data, 3 * a * out.data ** 2, rtol=1e-10)
+    np.testing.assert_allclose(first.data, 3 * a * out.data**2, rtol=1e-10)
     np.testing.assert_allclose(xt.grad, 6 * a**2 * out.data * hvp_direction, rtol=1e-10)
 
 

@@ -369,6 +369,29 @@ def test_every_elementwise_primitive_is_marked_elementwise():
     assert all(p.elementwise for p in mine), [p.name for p in mine if not p.elementwise]
 
 
+def test_ufunc_primitives_run_the_ufunc_under_its_name_and_point_at_numpy():
+    import inspect
+    import pydoc
+
+    from tapegrad.ops import elementwise, trig
+
+    ufunc_primitives = [
+        p for p in tg.primitives().values() if isinstance(p.fun, np.ufunc) and p.numpy is p.fun
+    ]
+    assert len(ufunc_primitives) >= 40
+    for prim in ufunc_primitives:
+        assert prim.name == prim.fun.__name__ and prim.__name__ == prim.name
+        assert getattr(tg, prim.name) is prim
+        assert prim.__module__ in (elementwise.__name__, trig.__name__)  # its family
+        assert f"np.{prim.name}" in prim.__doc__
+        assert len(inspect.signature(prim).parameters) == prim.fun.nin
+    assert tg.add.name == "add" and tg.add.fun is np.add
+    assert str(inspect.signature(tg.add)) == "(x1, x2, /)"
+    assert str(inspect.signature(tg.exp)) == "(x, /)"
+    text = pydoc.render_doc(tg.add, renderer=pydoc.plaintext)
+    assert "add(x1, x2, /)" in text and "help(numpy.add)" in text
+
+
 # -- casts to integers, one-argument where (regressions) ---------------------------------------
 
 

@@ -91,6 +91,64 @@ def test_ufunc_out_is_a_type_error():
         np.dot(t, t, out=np.empty((3, 3)))
 
 
+# Every tapegrad function that takes numpy's `out` parameter refuses it when
+# called directly too, by keyword and (where numpy has it there) by position.
+# (op, keyword call, positional call or None)
+T = tg.tensor(B, requires_grad=True)
+BUF = np.empty((3, 3))
+OUT_CALLS = [
+    ("clip", lambda: tg.clip(T, 0.0, 1.0, out=BUF), lambda: tg.clip(T, 0.0, 1.0, BUF)),
+    ("conjugate", lambda: tg.conjugate(T, out=BUF), lambda: tg.conjugate(T, BUF)),
+    ("fabs", lambda: tg.fabs(T, out=BUF), lambda: tg.fabs(T, BUF)),
+    ("take", lambda: tg.take(T, [0], out=BUF), lambda: tg.take(T, [0], None, BUF)),
+    ("concatenate", lambda: tg.concatenate([T, T], out=BUF), lambda: tg.concatenate([T], 0, BUF)),
+    ("stack", lambda: tg.stack([T, T], out=BUF), lambda: tg.stack([T], 0, BUF)),
+    ("dot", lambda: tg.dot(T, T, out=BUF), lambda: tg.dot(T, T, BUF)),
+    ("outer", lambda: tg.outer(T, T, out=BUF), lambda: tg.outer(T, T, BUF)),
+    ("trace", lambda: tg.trace(T, out=BUF), lambda: tg.trace(T, 0, 0, 1, None, BUF)),
+    ("einsum", lambda: tg.einsum("ij->ji", T, out=BUF), None),
+    ("sum", lambda: tg.sum(T, out=BUF), lambda: tg.sum(T, None, None, BUF)),
+    ("mean", lambda: tg.mean(T, out=BUF), lambda: tg.mean(T, None, None, BUF)),
+    ("var", lambda: tg.var(T, out=BUF), lambda: tg.var(T, None, None, BUF)),
+    ("std", lambda: tg.std(T, out=BUF), lambda: tg.std(T, None, None, BUF)),
+    ("prod", lambda: tg.prod(T, out=BUF), lambda: tg.prod(T, None, None, BUF)),
+    ("max", lambda: tg.max(T, out=BUF), lambda: tg.max(T, None, BUF)),
+    ("min", lambda: tg.min(T, out=BUF), lambda: tg.min(T, None, BUF)),
+    ("cumsum", lambda: tg.cumsum(T, out=BUF), lambda: tg.cumsum(T, None, None, BUF)),
+    ("cumprod", lambda: tg.cumprod(T, out=BUF), lambda: tg.cumprod(T, None, None, BUF)),
+]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "positional"), [c[1:] for c in OUT_CALLS], ids=[c[0] for c in OUT_CALLS]
+)
+def test_out_given_to_a_tapegrad_function_is_a_type_error(keyword, positional):
+    before = BUF.copy()
+    with pytest.raises(TypeError, match=r"\(\.\.\., out=\.\.\.\) on a Tensor"):
+        keyword()
+    if positional is not None:
+        with pytest.raises(TypeError, match=r"\(\.\.\., out=\.\.\.\) on a Tensor"):
+            positional()
+    np.testing.assert_array_equal(BUF, before)
+
+
+def test_every_function_taking_out_is_in_the_table():
+    import inspect
+
+    namespace = {**vars(tg), **{n: getattr(tg.linalg, n) for n in tg.linalg.__all__}}
+    takes_out = set()
+    for name, value in namespace.items():
+        if name.startswith("_") or not callable(value) or isinstance(value, type):
+            continue
+        try:
+            parameters = inspect.signature(value).parameters
+        except (TypeError, ValueError):
+            continue
+        if "out" in parameters:
+            takes_out.add(value.__name__.lstrip("_"))
+    assert takes_out == {c[0] for c in OUT_CALLS}
+
+
 def test_ufunc_method_without_a_rule_is_a_type_error():
     t = tg.tensor(B, requires_grad=True)
     with pytest.raises(TypeError, match="accumulate"):
@@ -200,3 +258,14 @@ def test_methods_mirror_ndarray():
     ]:
         assert isinstance(ours, tg.Tensor)
         np.testing.assert_array_equal(ours.data, theirs)
+
+
+@pytest.mark.parametrize("name", ["add", "multiply", "exp", "tanh", "sqrt"])
+def test_out_given_to_a_ufunc_primitive_is_a_type_error(name):
+    # Recorded or not, `out` would be written (or silently left untouched): refuse it.
+    before = BUF.copy()
+    args = (T,) * tg.primitives()[name].n_inputs
+    for inputs in (args, tuple(t.detach() for t in args)):
+        with pytest.raises(TypeError, match=r"\(\.\.\., out=\.\.\.\) on a Tensor"):
+            getattr(tg, name)(*inputs, out=BUF)
+    np.testing.assert_array_equal(BUF, before)

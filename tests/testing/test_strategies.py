@@ -135,6 +135,31 @@ def test_reduce_examples_draw_an_axis_that_fits_and_keepdims_from_kwargs(example
     np.sum(x, **kwargs)
 
 
+def _cumsum(x, axis=None):
+    return np.cumsum(x, axis=axis)
+
+
+@FAST
+@given(tst.examples(Primitive(_cumsum, domain=Domain(("real",), shapes="scan"))))
+def test_scan_examples_draw_none_or_one_axis_that_fits(example):
+    (x,), kwargs = example
+    assert set(kwargs) == {"axis"} and not isinstance(kwargs["axis"], tuple)
+    assert x.ndim <= 3
+    np.cumsum(x, **kwargs)
+
+
+def test_scan_examples_cover_none_and_negative_axes():
+    strategy = tst.examples(Primitive(_cumsum, domain=Domain(("real",), shapes="scan")))
+    assert find(strategy, lambda e: e[1]["axis"] is None)[1] == {"axis": None}
+    assert find(strategy, lambda e: (e[1]["axis"] or 0) < 0)[1]["axis"] < 0
+
+
+def test_withzeros_arrays_hold_exact_zeros_and_nonzero_values_in_range():
+    x = find(tst.arrays("withzeros"), lambda x: (x == 0).any() and (x != 0).any())
+    assert np.all(np.abs(x) <= 1.5)
+    assert find(tst.arrays("withzeros"), lambda x: x.size >= 4 and (x == 0).sum() >= 2).size
+
+
 def test_an_axis_given_by_the_domain_is_used_and_the_array_has_room_for_it():
     domain = Domain(("real",), shapes="reduce", kwargs={"axis": (-2,)})
     (x,), kwargs = draw_one(tst.examples(Primitive(_sum, domain=domain)))
