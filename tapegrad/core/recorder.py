@@ -8,8 +8,9 @@ case inline and hand everything else to the same post-forward policy
 - Tensor arguments become their arrays; options (keyword or trailing
   positional parameters with defaults) that receive a Tensor needing a
   gradient raise, because an option never gets one.
-- While recording, ndarray and list operands are snapshotted: the caller may
-  change them later, and a rule may read them in backward.
+- While recording, ndarray, list and dict operands are snapshotted (dicts
+  after the forward, which may update them): the caller may change them
+  later, and a rule may read them in backward.
 - A forward that is not tapegrad's or numpy's sees read-only views.
 - An integer or bool result is a constant (rounding has no gradient); a
   complex or object result that would need a gradient raises.
@@ -43,6 +44,7 @@ def record(prim, args, kwargs):
     caller_memory = False
     nondiff = prim.nondiff
     lazy = False  # a Dask array among the inputs
+    settings = False  # a dict among the inputs (dropout_param, bn_param)
     for i, arg in enumerate(args):
         kind = type(arg)
         if kind is Tensor:
@@ -54,6 +56,8 @@ def record(prim, args, kwargs):
                 lazy = lazy or is_duck_array(data)
         elif kind is ndarray or kind is list or kind is tuple:
             caller_memory = True
+        elif kind is dict:
+            settings = True
         elif isinstance(arg, Tensor):
             raise TypeError(f"{prim.name}: subclasses of Tensor are not supported")
         elif kind is not float and kind is not int:
@@ -72,6 +76,10 @@ def record(prim, args, kwargs):
     if not prim.trusted:
         values = [_read_only(v) for v in values]
     ans = run_forward(prim, values, kwargs)
+    if settings and recording:
+        # The forward saw (and may have updated) the caller's dict; the rule must
+        # see it as it was then, not as the caller changes it later.
+        values = [dict(v) if type(v) is dict else v for v in values]
     if lazy and (type(ans) is ndarray or isinstance(ans, (tuple, list))):
         _check_stayed_lazy(prim, ans)
     return finish(prim, ans, parents, values, kwargs, recording, caller_memory)

@@ -224,6 +224,9 @@ def dropout_forward(x, dropout_param):
     Cache is ``(dropout_param, mask)``; mask is None in test mode.
     """
     check_dropout("dropout_forward", dropout_param)
+    # The cache keeps a copy: the caller may switch the dict to test mode (or
+    # change its seed) before the backward pass, which must match this forward.
+    dropout_param = dict(dropout_param)
     p, mode = dropout_param["p"], dropout_param["mode"]
     if mode == "test":
         return x, (dropout_param, None)

@@ -172,8 +172,13 @@ def _sublist_text(sublist):
     for label in sublist:
         if label is Ellipsis:
             parts.append("...")
-        else:
+        elif 0 <= int(label) < len(_SUBLIST_LETTERS):
             parts.append(_SUBLIST_LETTERS[int(label)])
+        else:
+            raise ValueError(
+                f"einsum: sublist label {label!r} in {list(sublist)!r} is not within the "
+                f"valid range [0, {len(_SUBLIST_LETTERS)})"
+            )
     return "".join(parts)
 
 

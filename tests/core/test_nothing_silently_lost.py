@@ -267,3 +267,14 @@ def test_a_complex_cotangent_for_a_real_output_raises():
     _, vjp_fn = tg.vjp(lambda x: x * 2.0, np.ones(2))
     with pytest.raises(TypeError, match="imaginary part"):
         vjp_fn(np.ones(2) * (1 + 1j))
+
+
+def test_a_settings_dict_is_seen_by_the_rule_as_the_forward_saw_it():
+    prim = Primitive(lambda x, settings: x * settings["scale"], name="scaled_test", nondiff=(1,))
+    prim.defvjp(lambda g, ans, x, settings: (g * settings["scale"], None))
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    settings = {"scale": 3.0}
+    y = prim(x, settings)
+    settings["scale"] = 100.0
+    tg.sum(y).backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])

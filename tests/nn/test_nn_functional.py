@@ -324,3 +324,22 @@ def test_affine_skips_dx_for_a_constant_input_and_keeps_dw_db():
     _, _, db = tg.nn.layers.affine_backward(2 * out, (x, w, b), need_dx=False)
     assert tg.nn.layers.affine_backward(2 * out, (x, w, b), need_dx=False)[0] is None
     np.testing.assert_allclose(db, bt.grad)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_changing_dropout_param_after_the_forward_does_not_change_the_gradient(order):
+    x = tg.tensor(np.full((4, 5), 2.0), requires_grad=True)
+    param = {"p": 0.5, "mode": "train", "seed": 3}
+    out = functional.dropout(x, param)
+    mask = out.data / 2.0
+    param["mode"] = "test"
+    param["seed"] = 7
+    if order == 1:
+        tg.sum(out).backward()
+        np.testing.assert_array_equal(x.grad, mask)
+    else:
+        np.sum(out * out).backward(create_graph=True)
+        first = x.grad
+        x.grad = None
+        tg.sum(first).backward()
+        np.testing.assert_array_equal(x.grad, 2.0 * mask**2)

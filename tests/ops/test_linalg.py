@@ -260,3 +260,10 @@ def test_matmul_of_mismatched_shapes_names_both():
     for call in (tg.matmul, np.matmul, np.dot, lambda x, y: x @ y):
         with pytest.raises(ValueError, match=r"matmul of shapes \(2, 3\) and \(4, 5\)"):
             call(a, np.ones((4, 5)))
+
+
+@pytest.mark.parametrize("label", [52, -1, 60])
+def test_einsum_sublist_label_out_of_range_names_einsum_and_the_label(label):
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(ValueError, match=f"einsum: sublist label {label}"):
+        np.einsum(x, [label], [])
