@@ -289,6 +289,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     With ``has_aux``, ``f`` returns ``(value, aux)`` and the result is
     ``((value, aux), gradient)``.
     """
+    _check_function(fun, "value_and_grad")
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
@@ -310,6 +311,7 @@ def grad(fun, argnums=0, has_aux=False):
     Called on Tensors that require grad (inside another transform), results
     are Tensors on the outer tape, so ``grad(grad(f))`` works.
     """
+    _check_function(fun, "grad")
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
@@ -327,6 +329,7 @@ def vjp(fun, *primals, has_aux=False):
     many times (the graph is kept while it lives). With ``has_aux``, ``f``
     returns ``(out, aux)`` and the result is ``(out, vjp_fn, aux)``.
     """
+    _check_function(fun, "vjp")
     traced = trace(fun, primals, {}, range(len(primals)), "vjp")
     out, aux = split_aux(traced.out, has_aux, "vjp")
     leaves, treedef = output_leaves(out, "vjp")
@@ -347,6 +350,16 @@ def vjp(fun, *primals, has_aux=False):
 
     result = plain(out, traced.nested), vjp_fn
     return (*result, plain(aux, traced.nested)) if has_aux else result
+
+
+def _check_function(fun, fname):
+    if not callable(fun):
+        raise TypeError(
+            f"tg.{fname} takes a function and returns a function; got a "
+            f"{type(fun).__name__}. For gradients of a computed output (PyTorch's "
+            f"torch.autograd.grad(out, x) habit) call out.backward() and read x.grad, "
+            f"or write the computation as a function f and call tg.{fname}(f)(x)"
+        )
 
 
 def stop_gradient(x):

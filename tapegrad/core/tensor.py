@@ -331,6 +331,11 @@ class Tensor:
         hooks = self._node.hooks if self._node is not None else None
         return bool(hooks) and any(type(h) is RetainGrad and h.tensor() is self for h in hooks)
 
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return self (PyTorch's spelling)."""
+        self.requires_grad = requires_grad
+        return self
+
     def _needs_node(self, what):
         if self._node is None:
             raise RuntimeError(
@@ -341,15 +346,20 @@ class Tensor:
 
     # -- backward ----------------------------------------------------------
 
-    def backward(self, grad=None, retain_graph=False, create_graph=False):
+    def backward(self, grad=None, retain_graph=False, create_graph=False, *, gradient=None):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf reached.
 
-        ``grad`` is the cotangent (required unless self has one element).
+        ``grad`` is the cotangent (required unless self has one element);
+        ``gradient=`` is the same, under PyTorch's name.
         Gradients add up across calls, as in PyTorch: reset with
         ``x.grad = None`` (or ``optimizer.zero_grad()``) between steps.
         ``create_graph=True`` records the backward pass, so ``x.grad`` is a
         Tensor that can be differentiated again.
         """
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward(): give the cotangent once, as grad or gradient")
+            grad = gradient
         if self._node is None:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of the "
