@@ -87,6 +87,8 @@ def _walk(nodes, pending, relevant, stops, create_graph, retained):
     arrived = {}  # leaf (or target) node -> the total cotangent that reached it
     vdot = np.vdot
     anomalies = NodeClassSwitch.count(AnomalyNode) > 0  # detect_anomaly()
+    # One flag for the per-cotangent checks the plain backward() never needs.
+    careful = relevant is not None or anomalies
     node = None
     try:
         for node in nodes:
@@ -108,14 +110,17 @@ def _walk(nodes, pending, relevant, stops, create_graph, retained):
             values = node.values
             if values is None:
                 raise RuntimeError(FREED_MESSAGE.format(name=prim.name, seq=node.sequence))
-            if type(g) is list:  # one slot per output of a multi-output node
-                g = tuple(g)
             if create_graph:
                 cts = _call_rule_on_tensors(node, g)
             elif node.kwargs or prim.residuals:
                 cts = call_rule(node, g, node.ans, values, node.residuals)
             elif prim.vjp_needs_grad:  # x * 0.9, x @ w: skip what a constant would get
-                cts = prim.vjp(g, node.ans, *values, needs_grad=needs_grad(node.parents))
+                parents = node.parents
+                if len(parents) == 2:  # needs_grad(parents), inlined for the operators
+                    needs = (parents[0] is not None, parents[1] is not None)
+                else:
+                    needs = needs_grad(parents)
+                cts = prim.vjp(g, node.ans, *values, needs_grad=needs)
             else:  # the common case, without call_rule's extra frame
                 cts = prim.vjp(g, node.ans, *values)
             if type(cts) is not tuple or len(cts) != len(values):
@@ -124,7 +129,7 @@ def _walk(nodes, pending, relevant, stops, create_graph, retained):
             for parent, value, ct in zip(node.parents, values, cts):
                 if parent is None or ct is None:
                     continue
-                if relevant is not None and parent not in relevant:
+                if careful and relevant is not None and parent not in relevant:
                     continue
                 if type(ct) is not ndarray and type(ct) is not Tensor:
                     ct = to_array(ct)  # 0-d ufunc results are numpy scalars
@@ -141,7 +146,7 @@ def _walk(nodes, pending, relevant, stops, create_graph, retained):
                             ct = fit_cotangent(prim, ct, g, value)
                 else:
                     ct = fit_cotangent(prim, ct, g, value)
-                if anomalies:
+                if careful and anomalies:
                     _check_anomaly(node, g, ct)
                 previous = pending.get(parent)
                 pending[parent] = ct if previous is None else _add(previous, ct)
@@ -195,12 +200,11 @@ def _check_anomaly(node, g, ct):
 
 
 def _route_to_output_slot(output, g, pending):
-    # Output i of a multi-output node: its rule gets one cotangent per output.
-    node = output.node
-    slots = pending.get(node)
-    if slots is None:
-        slots = pending[node] = [None] * len(node.ans)
-    slots[output.index] = _add(slots[output.index], g)
+    # Output i of a multi-output node: its rule gets a tuple, one cotangent
+    # per output (rebuilt per arrival: these nodes are rare, the loop is not).
+    node, i = output.node, output.index
+    slots = pending.get(node) or (None,) * len(node.ans)
+    pending[node] = (*slots[:i], _add(slots[i], g), *slots[i + 1 :])
 
 
 def call_rule(node, g, ans, values, residuals):
@@ -218,8 +222,6 @@ def call_rule(node, g, ans, values, residuals):
 
 def needs_grad(parents):
     """One bool per input: does a gradient have to flow there?"""
-    if len(parents) == 2:  # the binary operators: worth the special case
-        return (parents[0] is not None, parents[1] is not None)
     return tuple([p is not None for p in parents])
 
 

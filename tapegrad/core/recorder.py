@@ -172,9 +172,16 @@ def _finish_outputs(prim, outputs, parents, values, kwargs, residuals, recording
 
 
 def make_unary(prim):
+    if not prim.fast:  # decided once, at registration
+
+        def general_unary(x):
+            return record(prim, (x,), _NO_OPTIONS)
+
+        return general_unary
+
     def unary(x):
         """``prim(x)`` for a Tensor ``x`` and no options (``tg.tanh(x)``, ``-x``)."""
-        if type(x) is not Tensor or not prim.fast:
+        if type(x) is not Tensor:
             return record(prim, (x,), _NO_OPTIONS)
         data = x._data
         try:
@@ -203,6 +210,13 @@ def make_unary(prim):
 
 
 def make_binary(prim):
+    if not prim.fast:  # decided once, at registration
+
+        def general_binary(x, y):
+            return record(prim, (x, y), _NO_OPTIONS)
+
+        return general_binary
+
     def binary(x, y):
         """``prim(x, y)`` for Tensor, ndarray or Python-number operands (``x * 2.0``)."""
         tx, ty = type(x), type(y)
@@ -217,8 +231,6 @@ def make_binary(prim):
         elif ty is float or ty is int or ty is ndarray:
             y_value, y_node = y, None
         else:
-            return record(prim, (x, y), _NO_OPTIONS)
-        if not prim.fast:
             return record(prim, (x, y), _NO_OPTIONS)
         recording = (x_node is not None or y_node is not None) and grad_mode.enabled
         if recording:
