@@ -80,6 +80,8 @@ def test_a_wrong_rule_fails_the_run_and_is_explained(user_modules, capsys):
     table = rows(output)
     assert table["cli_good_cube"][-1] == "pass"
     assert table["cli_bad_cube"][-1] == "FAIL"
+    # The failing order's column says so (not the small error of the examples that passed).
+    assert table["cli_bad_cube"][1] == "FAILED"
     assert "--- cli_bad_cube ---" in output
     assert "first-order derivative with respect to argument 0 (x)" in output
     assert "1 passed, 1 failed" in output
