@@ -19,6 +19,8 @@ Forward mode is in ``forward_mode.py``, Jacobians and Hessians in
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -283,7 +285,9 @@ def _value_and_grad(fun, argnums, has_aux, fname, args, kwargs):
     return value, g
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def value_and_grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """``value_and_grad(f)(*args, **kwargs) -> (f(*args, **kwargs), gradient)``; see :func:`grad`.
 
     With ``has_aux``, ``f`` returns ``(value, aux)`` and the result is
@@ -298,7 +302,9 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return value_and_grad_fun
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The gradient of a scalar function, as a function.
 
     ``argnums`` (int or tuple, negative counts from the end) picks the
@@ -321,7 +327,7 @@ def grad(fun, argnums=0, has_aux=False):
     return grad_fun
 
 
-def vjp(fun, *primals, has_aux=False):
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
     """``out, vjp_fn = vjp(f, *primals)``: ``vjp_fn(cotangent)`` is a tuple, one per primal.
 
     ``out`` may be a pytree of Tensors; ``cotangent`` then has its structure
@@ -362,6 +368,6 @@ def _check_function(fun, fname):
         )
 
 
-def stop_gradient(x):
+def stop_gradient(x: Any) -> Any:
     """The value of ``x`` (a Tensor, array or pytree of them) with no gradient flowing back."""
     return tree_map(lambda leaf: leaf.detach() if isinstance(leaf, Tensor) else leaf, x)

@@ -33,3 +33,21 @@ def test_requires_grad_underscore_sets_the_flag_and_returns_the_tensor():
     assert not x.requires_grad_(False).requires_grad
     with pytest.raises(TypeError, match="floating point"):
         tg.tensor([1, 2], dtype=np.int64).requires_grad_()
+
+
+def test_help_of_tensor_shows_docs_not_internal_comments():
+    import pydoc
+
+    text = pydoc.render_doc(tg.Tensor, renderer=pydoc.plaintext)
+    assert not [line for line in text.splitlines() if line.strip().startswith("#")]
+    for name in ("backward", "detach", "register_hook", "retain_grad", "shape", "item"):
+        assert name in text
+
+
+def test_the_package_ships_type_information():
+    import inspect
+    from pathlib import Path
+
+    assert (Path(tg.__file__).parent / "py.typed").exists()
+    assert inspect.signature(tg.grad).return_annotation != inspect.Signature.empty
+    assert inspect.signature(tg.Tensor.backward).return_annotation == "None"

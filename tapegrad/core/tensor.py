@@ -14,7 +14,11 @@ numpy protocols are bound in ``tapegrad/tensor.py``, next to the ops they call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .tape import LeafNode, RetainGrad, depends_on_traced_inputs, grad_mode
 
@@ -128,7 +132,7 @@ class Tensor:
     # Make ndarray binary operators defer to ours (ndarray + Tensor -> Tensor).
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad=False, dtype=None):
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: DTypeLike = None):
         if isinstance(data, Tensor):  # its array is never written: share it
             array = data._data if dtype is None else data._data.astype(dtype)
         else:
@@ -152,7 +156,7 @@ class Tensor:
     # -- attributes -----------------------------------------------------------
 
     @property
-    def data(self):
+    def data(self) -> np.ndarray:
         """The values, as a read-only ndarray. Assign a new array to replace them."""
         return _lock(self._data)
 
@@ -173,7 +177,8 @@ class Tensor:
         self._data = array.astype(self._data.dtype, copy=False)
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> bool:
+        """Whether backward computes a gradient for this tensor (it is on a tape)."""
         return self._node is not None
 
     @requires_grad.setter
@@ -197,37 +202,45 @@ class Tensor:
         self._node = LeafNode(self)
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
+        """True for tensors not made by a recorded operation (their .grad is kept)."""
         return self._node is None or type(self._node) is LeafNode
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
+        """Same as ``ndarray.shape``."""
         return self._data.shape
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
+        """Same as ``ndarray.ndim``."""
         return self._data.ndim
 
     @property
-    def size(self):
+    def size(self) -> int:
+        """Same as ``ndarray.size``."""
         return self._data.size
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
+        """Same as ``ndarray.dtype``."""
         return self._data.dtype
 
     def __len__(self):
         return len(self._data)
 
-    def item(self):
+    def item(self) -> float | int | bool:
+        """The single value as a Python number (raises inside a transform if it
+        depends on the differentiated arguments)."""
         self._check_stays_on_tape(".item()")
         return self._data.item()
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The values as a read-only ndarray (no copy)."""
         return _lock(self._data)
 
-    def tolist(self):
+    def tolist(self) -> list | float | int | bool:
+        """Same as ``ndarray.tolist``."""
         self._check_stays_on_tape(".tolist()")
         return self._data.tolist()
 
@@ -245,7 +258,7 @@ class Tensor:
                 "or use t.detach() / tg.stop_gradient(t) where no gradient should flow"
             )
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """The same values, off the tape (shares the read-only array)."""
         return new_tensor(self._data, None)
 
@@ -305,7 +318,7 @@ class Tensor:
         ``.origin`` under ``tg.trace_origins()``), a leaf node, or None off the tape."""
         return self._node
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Any], Any]) -> HookHandle:
         """Call ``hook(grad)`` with the gradient w.r.t. this tensor during backward.
 
         The hook may return a replacement (same shape) or None. Returns a handle
@@ -317,7 +330,7 @@ class Tensor:
         node.hooks.append(hook)
         return HookHandle(node.hooks, hook)
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always do)."""
         node = self._needs_node("retain_grad")
         if type(node) is LeafNode or self.retains_grad:
@@ -327,11 +340,12 @@ class Tensor:
         node.hooks.append(RetainGrad(self))
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
         hooks = self._node.hooks if self._node is not None else None
         return bool(hooks) and any(type(h) is RetainGrad and h.tensor() is self for h in hooks)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return self (PyTorch's spelling)."""
         self.requires_grad = requires_grad
         return self
@@ -346,7 +360,14 @@ class Tensor:
 
     # -- backward ----------------------------------------------------------
 
-    def backward(self, grad=None, retain_graph=False, create_graph=False, *, gradient=None):
+    def backward(
+        self,
+        grad: ArrayLike | Tensor | None = None,
+        retain_graph: bool = False,
+        create_graph: bool = False,
+        *,
+        gradient: ArrayLike | Tensor | None = None,
+    ) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf reached.
 
         ``grad`` is the cotangent (required unless self has one element);
