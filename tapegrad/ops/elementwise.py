@@ -511,3 +511,56 @@ __all__ = [
     "sigmoid",
     "softplus",
 ]
+
+
+# -- signs, steps and non-finite values (added with issue 12) -------------------------
+
+from ..core.tensor import Tensor  # noqa: E402  (the additions below)
+
+# x2 only lends its sign: piecewise constant, so it gets no gradient.
+copysign = ufunc_primitive(
+    np.copysign, Domain(("kinkfree", "kinkfree"), shapes="broadcast"), nondiff=(1,)
+)
+
+
+@copysign.defvjp
+def _copysign_vjp(g, ans, x1, x2):
+    flipped = np.signbit(x1) != np.signbit(x2)
+    return np.where(flipped, -g, g), None
+
+
+# heaviside(x1, x2) is 0 or 1 away from x1 = 0 (no gradient in x1) and x2 at x1 = 0.
+heaviside = ufunc_primitive(
+    np.heaviside, Domain(("withzeros", "real"), shapes="broadcast"), nondiff=(0,)
+)
+
+
+@heaviside.defvjp
+def _heaviside_vjp(g, ans, x1, x2):
+    return None, np.where(x1 == 0, g, np.zeros((), dtype=np.result_type(g)))
+
+
+@implements(np.nan_to_num)
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """``np.nan_to_num`` (real): finite elements keep their gradient, replaced ones get none
+    (or go to ``nan``/``posinf``/``neginf`` when those are Tensors)."""
+    dtype = np.result_type(x)
+    if dtype.kind == "c":
+        raise TypeError("nan_to_num of a complex Tensor: complex support is not available yet")
+    if dtype.kind != "f":
+        return x
+    data = unwrap(x)
+    info = np.finfo(dtype)
+    out = x
+    for mask, value in (
+        (np.isnan(data), nan),
+        (np.isposinf(data), info.max if posinf is None else posinf),
+        (np.isneginf(data), info.min if neginf is None else neginf),
+    ):
+        if mask.any():
+            value = value.astype(dtype) if isinstance(value, Tensor) else np.asarray(value, dtype)
+            out = np.where(mask, value, out)
+    return out
+
+
+__all__ += ["copysign", "heaviside", "nan_to_num"]

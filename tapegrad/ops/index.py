@@ -206,22 +206,16 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     return getitem(a, (slice(None),) * axis + (indices,))
 
 
-@implements(np.take_along_axis)
-def take_along_axis(arr, indices, axis=-1):
-    """``np.take_along_axis`` on Tensors, as one advanced index."""
-    indices = _index_array(indices)
-    if axis is None:
-        arr = np.ravel(arr)
-        axis = 0
-    shape = np.shape(arr)
+def _along_axis(shape, indices, axis, name):
+    """The advanced index that pairs ``indices`` with every position of the other axes."""
     ndim = len(shape)
     if indices.ndim != ndim:
         raise ValueError(
-            f"take_along_axis: indices (shape {indices.shape}) and arr (shape {shape}) "
+            f"{name}: indices (shape {indices.shape}) and arr (shape {shape}) "
             "must have the same number of dimensions"
         )
     if indices.dtype.kind not in "iu":
-        raise IndexError(f"take_along_axis: indices must be integers, got {indices.dtype}")
+        raise IndexError(f"{name}: indices must be integers, got {indices.dtype}")
     axis = int(axis) % ndim
     parts = []
     for dim, n in enumerate(shape):
@@ -231,7 +225,35 @@ def take_along_axis(arr, indices, axis=-1):
             grid = [1] * ndim
             grid[dim] = n
             parts.append(np.arange(n).reshape(grid))
-    return getitem(arr, tuple(parts))
+    return tuple(parts)
+
+
+@implements(np.take_along_axis)
+def take_along_axis(arr, indices, axis=-1):
+    """``np.take_along_axis`` on Tensors, as one advanced index."""
+    indices = _index_array(indices)
+    if axis is None:
+        arr = np.ravel(arr)
+        axis = 0
+    return getitem(arr, _along_axis(np.shape(arr), indices, axis, "take_along_axis"))
+
+
+def put_along_axis(arr, indices, values, axis):
+    """``arr`` with ``values`` written at ``indices`` along ``axis``, as a new Tensor.
+
+    The functional form of ``np.put_along_axis`` (which writes in place, and
+    so refuses Tensors), like JAX's ``put_along_axis(..., inplace=False)``.
+    Gradients as for ``x[index] = v``: the written places of ``arr`` get none,
+    ``values`` gets what reached the places it was written to (the last
+    write, where an index repeats).
+    """
+    indices = _index_array(indices)
+    if axis is None:
+        shape = np.shape(arr)
+        index = _along_axis((int(np.prod(shape)),), indices, 0, "put_along_axis")
+        flat = setitem(np.ravel(arr), index, values)
+        return np.reshape(flat, shape)
+    return setitem(arr, _along_axis(np.shape(arr), indices, axis, "put_along_axis"), values)
 
 
 @implements(np.sort)
@@ -249,4 +271,89 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     return take_along_axis(a, positions, axis=axis)
 
 
-__all__ = ["getitem", "scatter_add", "setitem", "take", "take_along_axis", "sort"]
+@implements(np.partition)
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    """``np.partition``: ``take_along_axis`` of ``argpartition`` (numpy's own arrangement),
+    so each element's cotangent goes back to where it came from."""
+    if order is not None:
+        raise TypeError("partition: `order` (fields of structured arrays) is not supported")
+    if axis is None:
+        a = np.ravel(a)
+        axis = 0
+    positions = np.argpartition(unwrap(a), kth, axis=axis, kind=kind)
+    return take_along_axis(a, positions, axis=axis)
+
+
+# -- choosing among arrays ----------------------------------------------------------------
+
+
+@implements(np.select)
+def select(condlist, choicelist, default=0):
+    """``np.select``: nested ``where``s, the first true condition winning (as numpy's)."""
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if len(condlist) == 0:
+        raise ValueError("select with an empty condition list is not possible")
+    conditions = [np.asarray(unwrap(c)) for c in condlist]
+    for i, condition in enumerate(conditions):
+        if condition.dtype != np.bool_:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    choices = [_choice(c) for c in (*choicelist, default)]
+    dtype = np.result_type(*(unwrap(c) for c in choices))
+    shape = np.broadcast_shapes(*(np.shape(c) for c in (*conditions, *choices)))
+    result = np.broadcast_to(np.asarray(unwrap(choices[-1]), dtype=dtype), shape)
+    if isinstance(choices[-1], Tensor):
+        result = np.broadcast_to(choices[-1].astype(dtype), shape)
+    for condition, choice in zip(conditions[::-1], choices[-2::-1]):
+        result = np.where(condition, choice, result)
+    return result.astype(dtype) if np.result_type(result) != dtype else result
+
+
+def _choice(value):
+    # Python numbers stay weak for numpy's promotion (NEP 50), as in np.select.
+    if type(value) in (int, float, complex) or isinstance(value, Tensor):
+        return value
+    return np.asarray(value)
+
+
+@implements(np.piecewise)
+def piecewise(x, condlist, funclist, *args, **kw):
+    """``np.piecewise``: each piece is ``x[cond]`` through its function, written into
+    zeros as ``y[cond] = ...`` (a recorded assignment), so gradients reach ``x``
+    through the pieces and any Tensors the functions close over."""
+    n_funcs = len(funclist)
+    if np.isscalar(condlist) or (
+        not isinstance(condlist[0], (list, np.ndarray, Tensor)) and np.ndim(x) != 0
+    ):
+        condlist = [condlist]
+    condlist = np.asarray([unwrap(c) for c in condlist], dtype=bool)
+    n = len(condlist)
+    if n == n_funcs - 1:  # the "otherwise" condition
+        otherwise = ~np.any(condlist, axis=0, keepdims=True)
+        condlist = np.concatenate([condlist, otherwise], axis=0)
+        n += 1
+    elif n != n_funcs:
+        raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are expected")
+    y = np.zeros_like(unwrap(x))
+    for condition, func in zip(condlist, funclist):
+        if not callable(func):
+            y = setitem(y, condition, func)
+        else:
+            values = x[condition]
+            if np.size(values) > 0:
+                y = setitem(y, condition, func(values, *args, **kw))
+    return y
+
+
+__all__ = [
+    "getitem",
+    "scatter_add",
+    "setitem",
+    "take",
+    "take_along_axis",
+    "put_along_axis",
+    "sort",
+    "partition",
+    "select",
+    "piecewise",
+]

@@ -432,3 +432,67 @@ def cholesky(a, /, *, upper=False):
 
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "trace", "vecdot"]
+
+
+# -- Kronecker and cross products (added with issue 12) ------------------------------
+
+import warnings  # noqa: E402  (the additions below)
+
+from ..core.tensor import Tensor  # noqa: E402
+
+
+@implements(np.kron)
+def kron(a, b):
+    """Composite, numpy's steps: interleaved new axes, one broadcast product, a reshape."""
+    a, b = (v if isinstance(v, Tensor) else np.asarray(v) for v in (a, b))
+    if np.ndim(a) < np.ndim(b):  # numpy reads a with ndmin=b.ndim
+        a = np.reshape(a, (1,) * (np.ndim(b) - np.ndim(a)) + np.shape(a))
+    nda, ndb = np.ndim(a), np.ndim(b)
+    nd = max(nda, ndb)
+    if nda == 0 or ndb == 0:
+        return np.multiply(a, b)
+    shape_a = (1,) * max(0, ndb - nda) + np.shape(a)
+    shape_b = (1,) * max(0, nda - ndb) + np.shape(b)
+    a_arr = np.expand_dims(np.expand_dims(a, tuple(range(ndb - nda))), tuple(range(1, nd * 2, 2)))
+    b_arr = np.expand_dims(np.expand_dims(b, tuple(range(nda - ndb))), tuple(range(0, nd * 2, 2)))
+    product = np.multiply(a_arr, b_arr)
+    return np.reshape(product, tuple(int(n) for n in np.multiply(shape_a, shape_b)))
+
+
+@implements(np.cross, *_existing(np.linalg, "cross"))
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Composite, numpy's products and differences (2-element vectors as numpy 2, deprecated)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = (v if isinstance(v, Tensor) else np.asarray(v) for v in (a, b))
+    if np.ndim(a) < 1 or np.ndim(b) < 1:
+        raise ValueError("At least one array has zero dimension")
+    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    na, nb = np.shape(a)[-1], np.shape(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
+    if na == 2 or nb == 2:
+        warnings.warn(
+            "Arrays of 2-dimensional vectors are deprecated. Use arrays of "
+            "3-dimensional vectors instead. (deprecated in NumPy 2.0)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    dtype = np.promote_types(np.result_type(a), np.result_type(b))
+    a, b = a.astype(dtype), b.astype(dtype)
+    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    if na == 2 and nb == 2:
+        return a0 * b1 - a1 * b0
+    if na == 2:
+        b2 = b[..., 2]
+        parts = (a1 * b2, -(a0 * b2), a0 * b1 - a1 * b0)
+    elif nb == 2:
+        a2 = a[..., 2]
+        parts = (-(a2 * b1), a2 * b0, a0 * b1 - a1 * b0)
+    else:
+        a2, b2 = a[..., 2], b[..., 2]
+        parts = (a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0)
+    return np.moveaxis(np.stack(np.broadcast_arrays(*parts), axis=-1), -1, axisc)
+
+
+__all__ += ["kron", "cross"]

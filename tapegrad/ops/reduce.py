@@ -12,9 +12,10 @@ import math
 import numpy as np
 
 from ..domain import Domain
-from ._common import primitive
+from ._common import implements, primitive
 
 KEEPDIMS = {"keepdims": (False, True)}
+_NO_VALUE = np._NoValue  # numpy's "not given" for `initial`
 REDUCE = Domain(("real",), shapes="reduce", kwargs=KEEPDIMS)
 # No ties: finite differences cannot see a gradient split between equal elements.
 REDUCE_DISTINCT = Domain(("distinct",), shapes="reduce", kwargs=KEEPDIMS)
@@ -65,7 +66,9 @@ _SMALL = 4096
 
 
 @primitive(numpy=np.sum, domain=REDUCE)
-def sum(x, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001  (numpy's name)
+def sum(x, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):  # noqa: A001
+    if where is not True or initial is not _NO_VALUE:
+        return np.sum(x, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial, where=where)
     # np.sum is a Python wrapper around this call; on small arrays it is
     # half the cost of the whole reduction. (Dask arrays take np.sum.)
     if type(x) is not np.ndarray:
@@ -74,11 +77,16 @@ def sum(x, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001  (num
 
 
 @sum.defvjp
-def _sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+def _sum_vjp(
+    g, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE, where=True
+):
+    # `initial` is a constant added once: no gradient of its own.
     if dtype is not None and rounds_to_integers(dtype):
         return (None,)
     shape = x.shape  # ndarray or Tensor alike
     g = restore_reduced(g, shape, axis, keepdims)
+    if where is not True:  # elements left out of the sum get nothing
+        return (np.where(where, g, np.zeros(shape, dtype=g.dtype)),)
     if x.size <= _SMALL:
         # np.broadcast_to costs ~1.8 us of Python; on small inputs adding
         # zeros is cheaper and gives an owned array.
@@ -87,16 +95,24 @@ def _sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 
 @primitive(numpy=np.mean, domain=REDUCE)
-def mean(x, axis=None, dtype=None, out=None, keepdims=False):
+def mean(x, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    if where is not True:
+        return np.mean(x, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
     return np.mean(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 @mean.defvjp
-def _mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+def _mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, where=True):
     if rounds_to_integers(dtype):
         return (None,)
     shape = np.shape(x)
-    g = restore_reduced(g, shape, axis, keepdims) / _reduced_count(shape, axis)
+    g = restore_reduced(g, shape, axis, keepdims)
+    if where is not True:
+        # Each kept element's share is 1 / (kept elements in its group).
+        kept = np.broadcast_to(where, shape)
+        count = np.sum(kept, axis=axis, keepdims=True)
+        return (np.where(kept, g / count, np.zeros((), dtype=g.dtype)),)
+    g = g / _reduced_count(shape, axis)
     return (np.broadcast_to(g, shape),)
 
 
@@ -319,6 +335,43 @@ def _cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
     return _scan_vjp(_cumprod_grad, g, ans, x, axis)
 
 
+def _existing(*names):
+    """The numpy functions among ``names`` that this numpy version has."""
+    return tuple(getattr(np, n) for n in names if hasattr(np, n))
+
+
+def _cumulative(scan, initial, x, axis, dtype, include_initial, name):
+    # numpy 2.1's array-API scans: axis may be omitted only for a 1-D input.
+    ndim = np.ndim(x)
+    if axis is None:
+        if ndim > 1:
+            raise ValueError(
+                f"{name}: axis must be specified for an input of more than one dimension"
+            )
+        axis = 0
+    if ndim == 0:
+        raise ValueError(f"{name}: the input must have at least one dimension")
+    out = scan(x, axis=axis, dtype=dtype)
+    if not include_initial:
+        return out
+    shape = list(np.shape(out))
+    shape[int(axis) % ndim] = 1
+    start = np.full(shape, initial, dtype=np.result_type(out))
+    return np.concatenate([start, out], axis=axis)
+
+
+@implements(*_existing("cumulative_sum"))
+def cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    """``np.cumulative_sum`` (numpy >= 2.1): ``cumsum``, optionally starting from 0."""
+    return _cumulative(cumsum, 0, x, axis, dtype, include_initial, "cumulative_sum")
+
+
+@implements(*_existing("cumulative_prod"))
+def cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    """``np.cumulative_prod`` (numpy >= 2.1): ``cumprod``, optionally starting from 1."""
+    return _cumulative(cumprod, 1, x, axis, dtype, include_initial, "cumulative_prod")
+
+
 __all__ = [
     "sum",
     "mean",
@@ -332,4 +385,6 @@ __all__ = [
     "logsumexp",
     "cumsum",
     "cumprod",
+    "cumulative_sum",
+    "cumulative_prod",
 ]

@@ -182,6 +182,57 @@ def moveaxis(a, source, destination):
     return transpose(a, tuple(order))
 
 
+@implements(np.rollaxis)
+def rollaxis(a, axis, start=0):
+    """Composite: a transpose (numpy's older spelling of ``moveaxis``)."""
+    n = np.ndim(a)
+    axis = _axis_tuple(axis, n, "rollaxis")[0]
+    if start < 0:
+        start += n
+    if not 0 <= start < n + 1:
+        raise np.exceptions.AxisError(
+            f"'start' arg requires {-n} <= start < {n + 1}, but {start} was passed in"
+        )
+    if axis < start:  # it has been removed
+        start -= 1
+    if axis == start:
+        return a
+    axes = list(range(n))
+    axes.remove(axis)
+    axes.insert(start, axis)
+    return transpose(a, tuple(axes))
+
+
+@implements(np.rot90)
+def rot90(m, k=1, axes=(0, 1)):
+    """Composite: flips and a transpose, as numpy's."""
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    ndim = np.ndim(m)
+    if axes[0] == axes[1] or abs(axes[0] - axes[1]) == ndim:
+        raise ValueError("Axes must be different.")
+    if not all(-ndim <= ax < ndim for ax in axes):
+        raise ValueError(f"Axes={axes} out of range for array of ndim={ndim}.")
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, axes[0]), axes[1])
+    order = list(range(ndim))
+    order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
+    if k == 1:
+        return transpose(flip(m, axes[1]), tuple(order))
+    return flip(transpose(m, tuple(order)), axes[1])
+
+
+@implements(np.broadcast_arrays)
+def broadcast_arrays(*args, subok=False):
+    """Composite: each argument broadcast to the common shape."""
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    return tuple(a if np.shape(a) == shape else broadcast_to(a, shape) for a in args)
+
+
 # -- joining and splitting --------------------------------------------------------
 
 
@@ -264,6 +315,88 @@ def column_stack(tup):
     return _concatenate(*arrays, axis=1)
 
 
+@implements(np.dstack)
+def dstack(tup):
+    """Composite: ``atleast_3d`` of each, concatenated along the third axis."""
+    arrays = [atleast_3d(a) for a in tup]
+    return _concatenate(*arrays, axis=2)
+
+
+@implements(np.append)
+def append(arr, values, axis=None):
+    """Composite: a ``concatenate`` (of the flattened operands when ``axis`` is None)."""
+    if axis is None:
+        if np.ndim(arr) != 1:
+            arr = ravel(arr)
+        values = ravel(values)
+        axis = np.ndim(arr) - 1
+    return _concatenate(arr, values, axis=axis)
+
+
+@implements(np.block)
+def block(arrays):
+    """``np.block``: inner lists join along the last axis, the next out along the one
+    before, and so on; the gradient goes back to each block."""
+    depth, ndim = _block_depth(arrays)
+    if depth == 0:
+        return arrays
+    ndim = max(ndim, depth)
+    # Bottom-up without recursion: each frame is a list being joined and its built parts.
+    frames = [(arrays, 0, [])]
+    while True:
+        node, level, built = frames[-1]
+        if len(built) < len(node):
+            child = node[len(built)]
+            if level + 1 == depth:
+                built.append(_atleast_nd(child, ndim))
+            else:
+                frames.append((child, level + 1, []))
+            continue
+        frames.pop()
+        joined = _concatenate(*built, axis=level - depth)
+        if not frames:
+            return joined
+        frames[-1][2].append(joined)
+
+
+def _block_depth(arrays):
+    """(list nesting depth, largest ndim of a leaf), with numpy's checks."""
+    depth, ndim = None, 0
+    stack = [(arrays, ())]
+    while stack:
+        node, index = stack.pop()
+        if type(node) is tuple:
+            raise TypeError(
+                f"arrays{''.join(f'[{i}]' for i in index)} is a tuple. Only lists can be "
+                "used to arrange blocks, and np.block does not allow implicit conversion "
+                "from tuple to ndarray."
+            )
+        if type(node) is list:
+            if not node:
+                raise ValueError(
+                    f"List at arrays{''.join(f'[{i}]' for i in index)} cannot be empty"
+                )
+            stack.extend((child, (*index, i)) for i, child in enumerate(node))
+            continue
+        if depth is None:
+            depth = len(index)
+        elif depth != len(index):
+            raise ValueError(
+                "List depths are mismatched. First element was at depth "
+                f"{depth}, but there is an element at depth {len(index)} "
+                f"(arrays{''.join(f'[{i}]' for i in index)})"
+            )
+        ndim = max(ndim, np.ndim(node))
+    return depth or 0, ndim
+
+
+def _atleast_nd(a, ndim):
+    if not isinstance(a, Tensor):
+        a = np.asarray(a)
+    shape = np.shape(a)
+    return reshape(a, (1,) * (ndim - len(shape)) + shape) if len(shape) < ndim else a
+
+
 @implements(np.array_split)
 def array_split(ary, indices_or_sections, axis=0):
     """Pieces are basic slices of ``ary``; a list of Tensors, as numpy gives arrays."""
@@ -305,6 +438,13 @@ def vsplit(ary, indices_or_sections):
     if np.ndim(ary) < 2:
         raise ValueError("vsplit only works on arrays of 2 or more dimensions")
     return split(ary, indices_or_sections, axis=0)
+
+
+@implements(np.dsplit)
+def dsplit(ary, indices_or_sections):
+    if np.ndim(ary) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, axis=2)
 
 
 # -- reordering ---------------------------------------------------------------------
@@ -501,15 +641,22 @@ __all__ = [
     "swapaxes",
     "matrix_transpose",
     "moveaxis",
+    "rollaxis",
+    "rot90",
+    "broadcast_arrays",
     "concatenate",
     "stack",
     "hstack",
     "vstack",
     "column_stack",
+    "dstack",
+    "append",
+    "block",
     "split",
     "array_split",
     "hsplit",
     "vsplit",
+    "dsplit",
     "flip",
     "fliplr",
     "flipud",

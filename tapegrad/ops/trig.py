@@ -4,10 +4,12 @@ Registered like the ufuncs of elementwise.py (whose domains they share): the
 ufunc is the forward. Split out so that each family file reads as one table.
 """
 
+import math
+
 import numpy as np
 
 from ..domain import Domain
-from ._common import ufunc_primitive
+from ._common import primitive, ufunc_primitive
 from .elementwise import ABOVE1, REAL, UNIT
 
 # -- trigonometric ----------------------------------------------------------------
@@ -81,6 +83,49 @@ def _hypot_vjp(g, ans, x, y):
     return scale * x, scale * y
 
 
+# -- angles and sinc ----------------------------------------------------------------
+
+# Python floats: a float32 cotangent times them stays float32 (NEP 50).
+_DEGREES_PER_RADIAN = 180.0 / math.pi
+_RADIANS_PER_DEGREE = math.pi / 180.0
+
+
+rad2deg = ufunc_primitive(np.rad2deg, REAL, numpy=(np.rad2deg, np.degrees))
+
+
+@rad2deg.defvjp
+def _rad2deg_vjp(g, ans, x):
+    return (g * _DEGREES_PER_RADIAN,)
+
+
+deg2rad = ufunc_primitive(np.deg2rad, REAL, numpy=(np.deg2rad, np.radians))
+
+
+@deg2rad.defvjp
+def _deg2rad_vjp(g, ans, x):
+    return (g * _RADIANS_PER_DEGREE,)
+
+
+degrees = rad2deg
+radians = deg2rad
+
+
+@primitive(numpy=np.sinc, domain=REAL, elementwise=True)
+def sinc(x):
+    """sin(pi x) / (pi x), 1 at 0 (numpy's normalized sinc)."""
+    return np.sinc(x)
+
+
+@sinc.defvjp
+def _sinc_vjp(g, ans, x):
+    # (cos(pi x) - sinc(x)) / x loses its digits to cancellation near 0, where
+    # the series -pi^2 x / 3 + pi^4 x^3 / 30 is exact to rounding (|x| < 1e-3).
+    small = np.abs(x) < 1e-3
+    safe = np.where(small, 1.0, x)
+    series = x * (-(math.pi**2) / 3.0) + x * x * x * (math.pi**4 / 30.0)
+    return (g * np.where(small, series, (np.cos(math.pi * x) - ans) / safe),)
+
+
 # -- hyperbolic -------------------------------------------------------------------
 
 
@@ -141,6 +186,11 @@ __all__ = [
     "arctan",
     "arctan2",
     "hypot",
+    "rad2deg",
+    "deg2rad",
+    "degrees",
+    "radians",
+    "sinc",
     "sinh",
     "cosh",
     "tanh",

@@ -47,7 +47,14 @@ DEFAULT_MAX_EXAMPLES = 25
 REFERENCE_TOLERANCES = {np.dtype(np.float32): 1e-4, np.dtype(np.float16): 1e-2}
 REFERENCE_RTOL = 1e-6
 # Modules outside ``import tapegrad`` that register built-in primitives.
-OPTIONAL_MODULES = ("tapegrad.nn.functional", "tapegrad.nn.layers", "tapegrad.linalg")
+OPTIONAL_MODULES = (
+    "tapegrad.nn.functional",
+    "tapegrad.nn.layers",
+    "tapegrad.linalg",
+    "tapegrad.scipy",
+)
+# Optional extras those modules need: a missing one skips the module.
+OPTIONAL_DEPENDENCIES = ("scipy",)
 
 
 class PrimitiveCheckError(AssertionError):
@@ -468,8 +475,12 @@ def import_builtins():
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as error:
-            # Only a missing module itself is fine; a broken import inside it is not.
-            if error.name is None or not name.startswith(error.name):
+            # Only a missing module itself (or its optional extra) is fine; a
+            # broken import inside it is not.
+            missing = error.name or ""
+            if not missing or not (
+                name.startswith(missing) or missing.split(".")[0] in OPTIONAL_DEPENDENCIES
+            ):
                 raise
 
 

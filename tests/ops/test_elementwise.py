@@ -375,8 +375,13 @@ def test_ufunc_primitives_run_the_ufunc_under_its_name_and_point_at_numpy():
 
     from tapegrad.ops import elementwise, trig
 
+    # numpy's ufuncs (scipy.special's, registered by tapegrad.scipy, point at scipy).
     ufunc_primitives = [
-        p for p in tg.primitives().values() if isinstance(p.fun, np.ufunc) and p.numpy is p.fun
+        p
+        for p in tg.primitives().values()
+        if isinstance(p.fun, np.ufunc)
+        and p.numpy is p.fun
+        and p.__module__.startswith("tapegrad.ops")
     ]
     assert len(ufunc_primitives) >= 40
     for prim in ufunc_primitives:
@@ -447,3 +452,37 @@ def test_conj_method_and_complex_input():
     assert t.conj().dtype == np.float32 and t.conjugate().requires_grad
     with pytest.raises(TypeError, match="real arrays only"):
         tg.conj(np.array([1j]))
+
+
+# -- copysign, heaviside, nan_to_num ------------------------------------------------------------
+
+
+def test_copysign_flips_the_gradient_where_it_flips_the_sign_and_x2_gets_none():
+    x1 = tg.tensor([1.5, -2.0, 3.0], requires_grad=True)
+    x2 = tg.tensor([-1.0, -1.0, 1.0], requires_grad=True)
+    out = np.copysign(x1, x2)
+    np.testing.assert_array_equal(out.data, np.copysign(x1.data, x2.data))
+    tg.sum(out).backward()
+    np.testing.assert_array_equal(x1.grad, [-1.0, 1.0, 1.0])
+    assert x2.grad is None
+
+
+def test_heaviside_has_no_gradient_in_x1_and_gives_x2_its_value_at_zero():
+    x1 = tg.tensor([-1.0, 0.0, 2.0, 0.0], requires_grad=True)
+    x2 = tg.tensor([0.5, 0.25, 0.5, 0.75], requires_grad=True)
+    out = np.heaviside(x1, x2)
+    np.testing.assert_array_equal(out.data, np.heaviside(x1.data, x2.data))
+    tg.sum(out).backward()
+    assert x1.grad is None
+    np.testing.assert_array_equal(x2.grad, [0.0, 1.0, 0.0, 1.0])
+
+
+def test_nan_to_num_keeps_the_gradient_of_finite_elements_only():
+    special = np.array([0.0, np.nan, np.inf, -np.inf, 0.0])
+    y = np.array([1.0, np.nan, np.inf, -np.inf, -2.0])
+    for options in ({}, {"nan": 3.0, "posinf": 5.0, "neginf": -6.0}):
+        np.testing.assert_array_equal(
+            np.nan_to_num(tg.tensor(y), **options).data, np.nan_to_num(y, **options)
+        )
+    check_grads(lambda v: np.nan_to_num(v + special), np.ones(5), order=2)
+    check_grads(lambda v, n: np.nan_to_num(v + special, nan=n), np.ones(5), np.array(2.0), order=2)

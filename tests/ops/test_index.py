@@ -263,3 +263,53 @@ def test_sort_routes_each_cotangent_to_its_source_ties_by_argsort():
     grad = tg.grad(lambda t: tg.sum(np.sort(t, kind="stable") * weights))(x)
     # sorted: 0.5 (from 3), 1.0 (from 1), 2.0 (from 0), 2.0 (from 2): stable order
     np.testing.assert_array_equal(grad, [3.0, 2.0, 4.0, 1.0])
+
+
+# -- partition, put_along_axis, select, piecewise ----------------------------------------------
+
+_P = np.random.default_rng(8).standard_normal((2, 3, 5))
+
+
+@pytest.mark.parametrize("kth", [0, 2, [0, 3], -1])
+def test_partition_is_numpys_arrangement_and_moves_the_gradient_back(kth):
+    out = np.partition(tg.tensor(_P), kth, axis=-1)
+    np.testing.assert_array_equal(out.data, np.partition(_P, kth, axis=-1))
+    check_grads(lambda x: np.partition(x, kth, axis=-1), _P, order=2)
+    np.testing.assert_array_equal(
+        np.partition(tg.tensor(_P), 3, axis=None).data, np.partition(_P, 3, axis=None)
+    )
+
+
+def test_put_along_axis_is_functional_and_differentiates_both_arrays():
+    positions = np.argsort(_P, axis=1)[:, :2]
+    expected = _P.copy()
+    np.put_along_axis(expected, positions, 7.0, axis=1)
+    out = tg.put_along_axis(tg.tensor(_P), positions, 7.0, axis=1)
+    np.testing.assert_array_equal(out.data, expected)
+    check_grads(
+        lambda x, v: tg.put_along_axis(x, positions, v, axis=1), _P, np.ones((2, 2, 5)), order=2
+    )
+    flat = _P.copy()
+    np.put_along_axis(flat, np.array([0, 5, 7]), 9.0, axis=None)
+    out = tg.put_along_axis(tg.tensor(_P), [0, 5, 7], 9.0, axis=None)
+    np.testing.assert_array_equal(out.data, flat)
+
+
+def test_select_takes_the_first_true_condition_and_differentiates_each_choice():
+    conditions = [_P > 0.5, _P < -0.5]
+    expected = np.select(conditions, [_P, _P**2], default=-_P)
+    out = np.select(conditions, [tg.tensor(_P), tg.tensor(_P) ** 2], default=tg.tensor(-_P))
+    np.testing.assert_array_equal(out.data, expected)
+    scalar = np.select(conditions, [tg.tensor(_P), 2.0], 0.5)
+    np.testing.assert_array_equal(scalar.data, np.select(conditions, [_P, 2.0], 0.5))
+    check_grads(lambda x: np.select([x > 0.5, x < -0.5], [x, x**2], default=-x), _P, order=2)
+
+
+def test_piecewise_records_each_piece():
+    x = np.linspace(-2.3, 2.1, 9) + 0.01
+    functions = [lambda v: v**3, 2.0, np.sin]  # the last one: "otherwise"
+    expected = np.piecewise(x, [x < -1, x > 1], functions)
+    np.testing.assert_array_equal(
+        np.piecewise(tg.tensor(x), [x < -1, x > 1], functions).data, expected
+    )
+    check_grads(lambda x: np.piecewise(x, [x < -1, x > 1], functions), x, order=2)

@@ -267,3 +267,40 @@ def test_einsum_sublist_label_out_of_range_names_einsum_and_the_label(label):
     x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     with pytest.raises(ValueError, match=f"einsum: sublist label {label}"):
         np.einsum(x, [label], [])
+
+
+# -- kron and cross ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape_a", "shape_b"),
+    [((2, 3), (4,)), ((3,), (2, 2)), ((2, 1, 3), (2, 2)), ((), (3,))],
+    ids=str,
+)
+def test_kron_equals_numpys_and_differentiates_both(shape_a, shape_b):
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+    np.testing.assert_array_equal(np.kron(tg.tensor(a), tg.tensor(b)).data, np.kron(a, b))
+    check_grads(np.kron, a, b, order=2)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # numpy 2 deprecates 2-vectors
+@pytest.mark.parametrize(
+    ("shape_a", "shape_b", "options"),
+    [
+        ((4, 3), (3,), {}),
+        ((3, 5), (3, 5), {"axis": 0}),
+        ((2,), (3,), {}),
+        ((3,), (2,), {}),
+        ((5, 2), (5, 2), {}),
+        ((4, 3), (3, 4), {"axisb": 0, "axisc": 0}),
+    ],
+    ids=str,
+)
+def test_cross_equals_numpys_and_differentiates_both(shape_a, shape_b, options):
+    rng = np.random.default_rng(10)
+    a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+    out, expected = np.cross(tg.tensor(a), tg.tensor(b), **options), np.cross(a, b, **options)
+    assert out.shape == expected.shape
+    np.testing.assert_array_equal(out.data, expected)
+    check_grads(lambda a, b: np.cross(a, b, **options), a, b, order=2)

@@ -63,11 +63,11 @@ def _weighted(fun):
     ("call", "name"),
     [
         (lambda t: np.fft.fft(t), "np.fft.fft"),
-        (lambda t: np.linalg.eigvals(t), "eigvals"),
-        (lambda t: np.convolve(t[0], t[1]), "convolve"),
-        (lambda t: np.linalg.qr(t), "qr"),
+        (lambda t: np.unwrap(t), "unwrap"),
+        (lambda t: np.i0(t), "i0"),
+        (lambda t: np.linalg.matrix_rank(t), "matrix_rank"),
     ],
-    ids=["fft", "eigvals", "convolve", "qr"],
+    ids=["fft", "unwrap", "i0", "matrix_rank"],
 )
 def test_a_function_without_a_rule_is_a_type_error_naming_it(call, name):
     t = tg.tensor(B, requires_grad=True)
@@ -116,6 +116,25 @@ OUT_CALLS = [
     ("min", lambda: tg.min(T, out=BUF), lambda: tg.min(T, None, BUF)),
     ("cumsum", lambda: tg.cumsum(T, out=BUF), lambda: tg.cumsum(T, None, None, BUF)),
     ("cumprod", lambda: tg.cumprod(T, out=BUF), lambda: tg.cumprod(T, None, None, BUF)),
+    ("ptp", lambda: tg.ptp(T, out=BUF), lambda: tg.ptp(T, None, BUF)),
+    ("median", lambda: tg.median(T, out=BUF), lambda: tg.median(T, None, BUF)),
+    ("nanmedian", lambda: tg.nanmedian(T, out=BUF), lambda: tg.nanmedian(T, None, BUF)),
+    ("quantile", lambda: tg.quantile(T, 0.5, out=BUF), lambda: tg.quantile(T, 0.5, None, BUF)),
+    ("percentile", lambda: tg.percentile(T, 5, out=BUF), lambda: tg.percentile(T, 5, None, BUF)),
+    ("nanquantile", lambda: tg.nanquantile(T, 0.5, out=BUF), None),
+    ("nanpercentile", lambda: tg.nanpercentile(T, 5, out=BUF), None),
+    ("nansum", lambda: tg.nansum(T, out=BUF), lambda: tg.nansum(T, None, None, BUF)),
+    ("nanprod", lambda: tg.nanprod(T, out=BUF), lambda: tg.nanprod(T, None, None, BUF)),
+    ("nanmean", lambda: tg.nanmean(T, out=BUF), lambda: tg.nanmean(T, None, None, BUF)),
+    ("nanvar", lambda: tg.nanvar(T, out=BUF), lambda: tg.nanvar(T, None, None, BUF)),
+    ("nanstd", lambda: tg.nanstd(T, out=BUF), lambda: tg.nanstd(T, None, None, BUF)),
+    ("nanmax", lambda: tg.nanmax(T, out=BUF), lambda: tg.nanmax(T, None, BUF)),
+    ("nanmin", lambda: tg.nanmin(T, out=BUF), lambda: tg.nanmin(T, None, BUF)),
+    ("nancumsum", lambda: tg.nancumsum(T, out=BUF), lambda: tg.nancumsum(T, None, None, BUF)),
+    ("nancumprod", lambda: tg.nancumprod(T, out=BUF), lambda: tg.nancumprod(T, None, None, BUF)),
+    ("cumulative_sum", lambda: tg.cumulative_sum(T, axis=0, out=BUF), None),
+    ("cumulative_prod", lambda: tg.cumulative_prod(T, axis=0, out=BUF), None),
+    ("multi_dot", lambda: tg.linalg.multi_dot([T, T], out=BUF), None),
 ]
 
 

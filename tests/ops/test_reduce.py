@@ -257,3 +257,46 @@ def test_an_integer_dtype_rounds_first_so_there_is_no_gradient(reduce):
         return tg.sum(reduce(t, dtype=np.int64) * 1.0) + tg.sum(t * 0.0)
 
     np.testing.assert_array_equal(tg.grad(f)(x), [0.0, 0.0, 0.0])
+
+
+# -- sum(where=), mean(where=), cumulative_sum, cumulative_prod -------------------------------
+
+MASK = RNG.random(X.shape) > 0.4
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # a group with nothing kept: NaN
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 2)], ids=str)
+def test_sum_and_mean_where_leave_the_masked_elements_out_of_value_and_gradient(axis):
+    t = tg.tensor(X)
+    np.testing.assert_array_equal(
+        np.sum(t, axis=axis, where=MASK, initial=1.5).data,
+        np.sum(X, axis=axis, where=MASK, initial=1.5),
+    )
+    np.testing.assert_array_equal(
+        np.mean(t, axis=axis, where=MASK).data, np.mean(X, axis=axis, where=MASK)
+    )
+    check_grads(lambda x: np.sum(x, axis=axis, where=MASK), X, order=2)
+    kept = MASK | (np.arange(4) == 0)  # no empty group along the last axis
+    check_grads(lambda x: np.mean(x, axis=-1, where=kept, keepdims=True), X, order=2)
+    x = tg.tensor(X, requires_grad=True)
+    tg.sum(np.mean(x, axis=axis, where=MASK)).backward()
+    assert np.all(x.grad[~MASK] == 0)
+
+
+# numpy >= 2.1 names.
+CUMULATIVE = [getattr(np, n) for n in ("cumulative_sum", "cumulative_prod") if hasattr(np, n)]
+
+
+@pytest.mark.parametrize("function", CUMULATIVE, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("include_initial", [False, True])
+def test_cumulative_scans_equal_numpys(function, include_initial):
+    options = {"include_initial": include_initial}
+    np.testing.assert_array_equal(
+        function(tg.tensor(X), axis=1, **options).data, function(X, axis=1, **options)
+    )
+    np.testing.assert_array_equal(
+        function(tg.tensor(X[0, 0]), **options).data, function(X[0, 0], **options)
+    )
+    check_grads(lambda x: function(x, axis=-1, **options), X, order=2)
+    with pytest.raises(ValueError, match="axis"):
+        function(tg.tensor(X), **options)

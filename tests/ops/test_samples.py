@@ -17,7 +17,11 @@ from tapegrad.testing import builtin_primitives
 
 PRIMITIVES = builtin_primitives()
 # The family (rule module) each samples module serves.
-FAMILY = {"nn": "tapegrad.nn.functional"}
+FAMILY = {
+    "nn": "tapegrad.nn.functional",
+    "scipy_special": "tapegrad.scipy.special",
+    "scipy_linalg": "tapegrad.scipy.linalg",
+}
 MODULES = [
     importlib.import_module(info.name)
     for info in pkgutil.iter_modules(tapegrad.ops.samples.__path__, "tapegrad.ops.samples.")

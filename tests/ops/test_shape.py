@@ -233,3 +233,64 @@ def test_joining_into_an_integer_dtype_carries_no_gradient(join):
 def test_stack_of_different_shapes_names_them():
     with pytest.raises(ValueError, match=r"stack.*\(2, 3\).*\(3, 2\)"):
         np.stack([tg.tensor(np.ones((2, 3)), requires_grad=True), np.ones((3, 2))])
+
+
+# -- rot90, rollaxis, append, dstack, dsplit, block, broadcast_arrays ------------------------
+
+_X3 = np.random.default_rng(5).standard_normal((2, 3, 4))
+
+
+def _assert_numpys(out, expected):
+    if isinstance(expected, (tuple, list)):
+        assert len(out) == len(expected)
+        for o, e in zip(out, expected):
+            _assert_numpys(o, e)
+        return
+    assert out.shape == expected.shape and out.dtype == expected.dtype
+    np.testing.assert_array_equal(out.data, expected)
+
+
+@pytest.mark.parametrize("k", [-1, 0, 1, 2, 3, 5])
+@pytest.mark.parametrize("axes", [(0, 1), (1, 2), (2, 0), (-1, 0)], ids=str)
+def test_rot90_equals_numpys(k, axes):
+    _assert_numpys(np.rot90(tg.tensor(_X3), k, axes), np.rot90(_X3, k, axes))
+
+
+def test_rot90_and_rollaxis_move_the_gradient_back():
+    check_grads(lambda x: np.rot90(x, 1, (1, 2)), _X3, order=2)
+    check_grads(lambda x: np.rollaxis(x, 2, 0), _X3, order=2)
+    for axis in range(3):
+        for start in range(4):
+            _assert_numpys(np.rollaxis(tg.tensor(_X3), axis, start), np.rollaxis(_X3, axis, start))
+
+
+def test_append_dstack_dsplit_equal_numpys():
+    t = tg.tensor(_X3)
+    _assert_numpys(np.append(t, t[:, :1], axis=1), np.append(_X3, _X3[:, :1], axis=1))
+    _assert_numpys(np.append(t, [1.0, 2.0]), np.append(_X3, [1.0, 2.0]))
+    _assert_numpys(np.dstack([t[0], t[1]]), np.dstack([_X3[0], _X3[1]]))
+    _assert_numpys(np.dstack([t[0, 0], _X3[1, 0]]), np.dstack([_X3[0, 0], _X3[1, 0]]))
+    _assert_numpys(np.dsplit(t, 2), np.dsplit(_X3, 2))
+    _assert_numpys(np.dsplit(t, [1, 3]), np.dsplit(_X3, [1, 3]))
+    check_grads(lambda x, v: np.append(x, v, axis=2), _X3, _X3[..., :2], order=2)
+    check_grads(lambda a, b: np.dstack([a, b]), _X3[0], _X3[1], order=2)
+
+
+def test_block_joins_inner_lists_last_and_gives_each_block_its_gradient():
+    a, b, c = (np.random.default_rng(6).standard_normal(s) for s in [(2, 2), (2, 3), (1, 2)])
+    d = np.ones((1, 3))
+    ta, tb, tc = tg.tensor(a), tg.tensor(b), tg.tensor(c)
+    _assert_numpys(np.block([[ta, tb], [tc, d]]), np.block([[a, b], [c, d]]))
+    _assert_numpys(np.block([ta[0], 3.0, tb[0]]), np.block([a[0], 3.0, b[0]]))
+    _assert_numpys(np.block([[[tg.tensor(_X3)]], [[_X3]]]), np.block([[[_X3]], [[_X3]]]))
+    check_grads(lambda a, b, c: np.block([[a, b], [c, d]]), a, b, c, order=2)
+    with pytest.raises(ValueError, match="depths are mismatched"):
+        np.block([ta, [tb]])
+    with pytest.raises(TypeError, match="tuple"):
+        np.block((ta, tb))
+
+
+def test_broadcast_arrays():
+    a, b = np.ones((4, 1)), np.arange(5.0)
+    _assert_numpys(np.broadcast_arrays(tg.tensor(a), tg.tensor(b)), np.broadcast_arrays(a, b))
+    check_grads(lambda a, b: np.broadcast_arrays(a, b)[0] * np.broadcast_arrays(a, b)[1], a, b)

@@ -176,3 +176,24 @@ def test_numpy_ufunc_with_ndarrays_and_scalars_in_either_position(
     # An ndarray on the left of a Tensor: numpy hands the call to the Tensor.
     out = reference(b, tg.tensor(y, requires_grad=True))
     assert isinstance(out, tg.Tensor) and out.requires_grad
+
+
+# -- angles and sinc --------------------------------------------------------------------------
+
+
+def test_degrees_and_radians_are_the_same_primitives_as_numpys_aliases():
+    x = RNG.standard_normal(5)
+    for numpy_function in (np.rad2deg, np.degrees, np.deg2rad, np.radians):
+        np.testing.assert_array_equal(numpy_function(tg.tensor(x)).data, numpy_function(x))
+        check_grads(numpy_function, x, order=2)
+    assert tg.degrees is tg.rad2deg and tg.radians is tg.deg2rad
+
+
+def test_sinc_and_its_derivatives_are_right_at_and_near_zero():
+    x = np.array([0.0, 1e-9, -1e-5, 5e-4, 2e-3, 0.3, -1.7, 2.0])
+    np.testing.assert_array_equal(np.sinc(tg.tensor(x)).data, np.sinc(x))
+    check_grads(np.sinc, x, order=2)
+    # d/dx sinc = 0 and d2/dx2 sinc = -pi^2 / 3 at 0.
+    assert tg.grad(lambda x: np.sinc(x))(np.array(0.0)) == 0.0
+    second = tg.grad(tg.grad(lambda x: np.sinc(x)))(np.array(0.0))
+    np.testing.assert_allclose(second, -(np.pi**2) / 3)
