@@ -23,30 +23,41 @@ from .shape import _axis_tuple, tril, triu
 # that sees each output's cotangent (None for an output that does not reach
 # the loss, so eigenvalues alone never meet the eigenvector terms' 1/gap).
 #
-# Eigenvectors and singular vectors are defined up to sign. A finite
-# difference must see a function, so the forward fixes one: in each
-# eigenvector (each column of U, with the matching row of Vh), the entry of
-# largest magnitude is positive. The sign is locally constant wherever that
-# entry is unique, so the usual formulas are its derivative. Repeated
-# eigenvalues (singular values) have no derivative: the rules then give
-# inf or NaN, never a finite wrong value.
+# Eigenvectors and singular vectors are defined up to sign; the forward
+# returns numpy's (LAPACK's choice), unchanged. That choice is locally
+# constant away from the inputs where LAPACK flips a sign, so the usual
+# formulas are the derivative of the function numpy computes, and finite
+# differences of plain numpy agree with them.
+#
+# The eigenvector (singular vector) terms divide by eigenvalue (singular value)
+# gaps, and the extra terms of non-square SVDs by singular values. Exact ties
+# (repeated eigenvalues, the repeated zero singular values of a
+# rank-deficient matrix) make some of these 1/0. A term whose vector the loss
+# does not use (its cotangent column is all zero) has a coefficient that is
+# zero at every nearby input, so it is 0, not 0 * inf = NaN: a simple
+# eigenvalue, its eigenvector and the top singular value keep their finite
+# gradients beside tied ones. A term of a used vector over a zero gap stays
+# inf or NaN: that vector has no derivative, and the gradient is never a
+# finite wrong value.
+
+
+def _used(cotangent):
+    """Which vectors (columns of ``cotangent``) reach the loss, shape (..., 1, k)."""
+    return np.any(cotangent != 0, axis=-2, keepdims=True)
+
+
+def _divide_used(numerator, denominator, used):
+    """``numerator / denominator`` where ``used``; elsewhere the numerator, exactly
+    0 there, over 1 (no 0 / 0, so no NaN for detect_anomaly either)."""
+    return numerator / np.where(used, denominator, 1.0)
+
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
-def _column_signs(vectors):
-    """+1 or -1 per column: the sign of the column's entry of largest magnitude."""
-    if vectors.size == 0:
-        return np.ones((*vectors.shape[:-2], 1, vectors.shape[-1]), dtype=vectors.dtype)
-    biggest = np.argmax(np.abs(vectors), axis=-2, keepdims=True)
-    picked = np.take_along_axis(vectors, biggest, axis=-2)
-    return np.where(picked < 0, -1.0, 1.0).astype(vectors.dtype)
-
-
 def _eigh_forward(a, UPLO="L"):
-    values, vectors = np.linalg.eigh(a, UPLO=UPLO)
-    return EighResult(values, vectors * _column_signs(vectors))
+    return EighResult(*np.linalg.eigh(a, UPLO=UPLO))
 
 
 def _triangle_read(grad, UPLO):
@@ -77,17 +88,18 @@ def _eigh_vjp(g, ans, a, UPLO="L"):
         inner = eye * np.expand_dims(g_values, -2)
     if g_vectors is not None:
         gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)
-        inverse_gaps = (1.0 - eye) / (gaps + eye)
-        inner = inner + inverse_gaps * np.matmul(_mT(vectors), g_vectors)
+        coefficients = (1.0 - eye) * np.matmul(_mT(vectors), g_vectors)
+        inner = inner + _divide_used(coefficients, gaps + eye, _used(g_vectors))
     grad = np.matmul(np.matmul(vectors, inner), _mT(vectors))
     return (_triangle_read(grad, UPLO),)
 
 
 @implements(np.linalg.eigh)
 def eigh(a, UPLO="L"):
-    """``np.linalg.eigh``: ``(eigenvalues, eigenvectors)``, each eigenvector signed so
-    that its entry of largest magnitude is positive. Gradients go to the triangle
-    numpy reads (``UPLO``), as for ``cholesky``.
+    """``np.linalg.eigh``: ``(eigenvalues, eigenvectors)``, numpy's own (signs
+    included). Gradients go to the triangle numpy reads (``UPLO``), as for
+    ``cholesky``; tied eigenvalues give a finite gradient unless the loss uses
+    eigenvectors of the tied block.
     """
     _check_uplo("eigh", UPLO)
     return _eigh(a, UPLO=UPLO)
@@ -114,9 +126,7 @@ def _eigvalsh_vjp(g, ans, a, UPLO="L"):
 
 
 def _svd_forward(a):
-    u, s, vh = np.linalg.svd(a, full_matrices=False)
-    signs = _column_signs(u)
-    return SVDResult(u * signs, s, vh * _mT(signs))
+    return SVDResult(*np.linalg.svd(a, full_matrices=False))
 
 
 @primitive(name="svd", domain=Domain(sample=samples.svd, reference=_svd_forward))
@@ -131,7 +141,8 @@ def _svd_vjp(g, ans, a):
     #         + (I - U U^T) U_bar S^-1 V^T + U S^-1 V_bar^T (I - V V^T),
     # J = F o (U^T U_bar - U_bar^T U), K = F o (V^T V_bar - V_bar^T V),
     # F[i, j] = 1 / (s[j]^2 - s[i]^2) off the diagonal. The last two terms
-    # vanish when U (V) is square. Terms of outputs without a cotangent drop.
+    # vanish when U (V) is square. Terms of outputs without a cotangent drop;
+    # zero coefficients over zero gaps (or over zero singular values) give 0.
     (u, s, vh), (g_u, g_s, g_vh) = ans, g
     v = _mT(vh)
     rows, cols = np.shape(a)[-2:]
@@ -143,29 +154,34 @@ def _svd_vjp(g, ans, a):
         inner = eye * np.expand_dims(g_s, -2)
     if g_u is not None or g_vh is not None:
         squares = s * s
-        gaps = np.expand_dims(squares, -2) - np.expand_dims(squares, -1)
-        inverse_gaps = (1.0 - eye) / (gaps + eye)
+        gaps = np.expand_dims(squares, -2) - np.expand_dims(squares, -1) + eye
+        off_diagonal = 1.0 - eye
     if g_u is not None:
         ut_gu = np.matmul(_mT(u), g_u)
-        inner = inner + inverse_gaps * (ut_gu - _mT(ut_gu)) * row_s
+        used_u = _used(g_u)
+        pairs = used_u | _mT(used_u)  # J[i, j] reads the cotangents of u_i and u_j
+        j_term = _divide_used(off_diagonal * (ut_gu - _mT(ut_gu)), gaps, pairs)
+        inner = inner + j_term * row_s
     if g_vh is not None:
         g_v = _mT(g_vh)
         vt_gv = np.matmul(vh, g_v)
-        inner = inner + col_s * (inverse_gaps * (vt_gv - _mT(vt_gv)))
+        used_v = _used(g_v)
+        k_term = _divide_used(off_diagonal * (vt_gv - _mT(vt_gv)), gaps, used_v | _mT(used_v))
+        inner = inner + col_s * k_term
     grad = np.matmul(np.matmul(u, inner), vh)
     if g_u is not None and rows > k:
-        grad = grad + np.matmul((g_u - np.matmul(u, ut_gu)) / row_s, vh)
+        grad = grad + np.matmul(_divide_used(g_u - np.matmul(u, ut_gu), row_s, used_u), vh)
     if g_vh is not None and cols > k:
-        grad = grad + np.matmul(u, _mT((g_v - np.matmul(v, vt_gv)) / row_s))
+        grad = grad + np.matmul(u, _mT(_divide_used(g_v - np.matmul(v, vt_gv), row_s, used_v)))
     return (grad,)
 
 
 @implements(np.linalg.svd)
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    """``np.linalg.svd``. ``U`` and ``Vh`` are signed so that each column of ``U``
-    has its entry of largest magnitude positive. ``full_matrices=True`` (numpy's
-    default) on a non-square matrix is refused when a gradient is needed: the
-    extra columns of U or rows of Vh are not unique, so they have no derivative.
+    """``np.linalg.svd``: numpy's ``U``, ``S`` and ``Vh`` (signs included).
+    ``full_matrices=True`` (numpy's default) on a non-square matrix is refused
+    when a gradient is needed: the extra columns of U or rows of Vh are not
+    unique, so they have no derivative.
     """
     shape = np.shape(a)
     if len(shape) < 2:
@@ -250,6 +266,29 @@ def vector_norm(x, axis=None, keepdims=False, ord=2):  # noqa: A002  (numpy's na
 
 @vector_norm.defvjp
 def _vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):  # noqa: A002
+    return (_p_norm_cotangent(g, ans, x, axis, keepdims, ord),)
+
+
+@primitive(
+    name="norm_entrywise",
+    domain=Domain(sample=samples.norm_entrywise, reference=samples.norm_reference),
+)
+def _entrywise_norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    """``np.linalg.norm``'s norms of the entries: vector orders along one axis and
+    the 2-norm of all entries (``ord`` None, ``'fro'``, ``'f'``). The forward is
+    numpy's own function, so the values are numpy's to the last bit (it sums in
+    its own order: a dot product for ``axis=None``)."""
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@_entrywise_norm.defvjp
+def _entrywise_norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    p = 2 if ord is None or isinstance(ord, str) else ord
+    return (_p_norm_cotangent(g, ans, x, axis, keepdims, p),)
+
+
+def _p_norm_cotangent(g, ans, x, axis, keepdims, ord):  # noqa: A002
+    """The cotangent of ``(sum |x|**ord) ** (1/ord)`` over ``axis`` (None: all)."""
     shape = np.shape(x)
     axes = tuple(range(len(shape))) if axis is None else _axis_tuple(axis, len(shape), "norm")
     g = _restore(g, shape, axes, keepdims)
@@ -258,20 +297,20 @@ def _vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):  # noqa: A002
     if ord == 2:
         # x / norm, and 0 (not 0/0) at the zero vector: the subgradient of
         # least norm, as PyTorch's.
-        return (g * x / np.where(ans == 0, 1.0, ans),)
+        return g * x / np.where(ans == 0, 1.0, ans)
     if ord == 1:
-        return (g * sign,)
+        return g * sign
     if ord == 0:
-        return (np.zeros(shape, dtype=np.result_type(g)),)
+        return np.zeros(shape, dtype=np.result_type(g))
     magnitude = x * sign
     if ord in (np.inf, -np.inf):
         # Ties share the gradient equally, as they do for max and min.
         hit = magnitude == ans
-        return (g * sign * (hit / np.sum(hit, axis=axes, keepdims=True)),)
+        return g * sign * (hit / np.sum(hit, axis=axes, keepdims=True))
     partial = sign * (magnitude / np.where(ans == 0, 1.0, ans)) ** (ord - 1)
     if ord < 1:
         partial = np.where(sign == 0, 0.0, partial)  # infinite slope at 0: no NaN
-    return (g * partial,)
+    return g * partial
 
 
 @primitive(
@@ -324,42 +363,51 @@ def _singular_norm_vjp(g, ans, x, ord=2, axis=(-2, -1), keepdims=False):  # noqa
 
 
 def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
-    if ord is None or ord == "fro":
-        return vector_norm(x, axis=axes, keepdims=keepdims, ord=2)
+    if ord is None or ord in ("fro", "f"):
+        return _entrywise_norm(x, ord=ord, axis=axes, keepdims=keepdims)
     if ord in (1, -1, np.inf, -np.inf):
         return _abs_sum_norm(x, ord=ord, axis=axes, keepdims=keepdims)
     if ord in (2, -2, "nuc"):
         return _singular_norm(x, ord=ord, axis=axes, keepdims=keepdims)
-    raise ValueError(f"Invalid norm order {ord!r} for matrices.")
+    raise ValueError("Invalid norm order for matrices.")
 
 
 @implements(np.linalg.norm)
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
-    """``np.linalg.norm``: vector orders, matrix orders 1, -1, 2, -2, inf, -inf,
-    'fro', 'nuc'. The gradient at the zero vector is 0.
+    """``np.linalg.norm``: every order and axis numpy takes (vector orders, including
+    0, negative and fractional ones; matrix orders 1, -1, 2, -2, inf, -inf, 'fro',
+    'nuc'), with numpy's values. The gradient at the zero vector is 0.
     """
     ndim = np.ndim(x)
     if axis is None:
-        if ord is None:
-            return vector_norm(x, axis=None, keepdims=keepdims, ord=2)
+        if ord is None or (ord in ("fro", "f") and ndim == 2) or (ord == 2 and ndim == 1):
+            return _entrywise_norm(x, ord=ord, axis=None, keepdims=keepdims)
         if ndim not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")
         axis = tuple(range(ndim))
-    axes = _axis_tuple(axis, ndim, "norm")
-    if len(axes) == 1:
+    elif not isinstance(axis, tuple):
+        axis = (_integer_axis(axis),)
+    if len(axis) == 1:
         if isinstance(ord, str):
             raise ValueError(f"Invalid norm order '{ord}' for vectors")
-        return vector_norm(x, axis=axes[0], keepdims=keepdims, ord=2 if ord is None else ord)
-    if len(axes) == 2:
-        return _matrix_norm(x, ord, axes, keepdims)
+        return _entrywise_norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    if len(axis) == 2:
+        return _matrix_norm(x, ord, axis, keepdims)
     raise ValueError("Improper number of dimensions to norm.")
+
+
+def _integer_axis(axis):
+    try:
+        return int(axis)
+    except Exception as error:
+        raise TypeError("'axis' must be None, an integer or a tuple of integers") from error
 
 
 @implements(*_existing(np.linalg, "matrix_norm"))
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
     if np.ndim(x) < 2:
         raise ValueError(f"matrix_norm: input must be at least 2-D, got shape {np.shape(x)}")
-    return _matrix_norm(x, ord, (np.ndim(x) - 2, np.ndim(x) - 1), keepdims)
+    return _matrix_norm(x, ord, (-2, -1), keepdims)
 
 
 __all__ = []  # numpy.linalg names: reached as tg.linalg.NAME

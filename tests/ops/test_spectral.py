@@ -68,6 +68,48 @@ def test_norm(kwargs, shape):
     check_grads(lambda t: np.linalg.norm(t, **kwargs), x, order=1 if singular else 2)
 
 
+# Every order numpy's norm takes, on every kind of axis argument it takes.
+VECTOR_ORDS = [None, 0, 1, -1, 2, -2, np.inf, -np.inf, 0.5, -0.5, 1.5, 3]
+MATRIX_ORDS = [None, "fro", "f", "nuc", 1, -1, 2, -2, np.inf, -np.inf]
+AXES = {
+    (): [None],
+    (5,): [None, 0, -1, (0,), (-1,)],
+    (3, 4): [None, 0, -1, (1,), (0, 1), (1, 0), (-1, -2), (0, -2)],
+    (2, 3, 4): [None, 1, -3, (2,), (0, 2), (2, 0), (-1, 1), (1, -3), (-2, 1)],
+}
+ALL_NORMS = [
+    (shape, ord_, axis, keepdims)
+    for shape, axes in AXES.items()
+    for axis in axes
+    for ord_ in dict.fromkeys([*VECTOR_ORDS, *MATRIX_ORDS])
+    for keepdims in (False, True)
+]
+
+
+@pytest.mark.parametrize(("shape", "ord_", "axis", "keepdims"), ALL_NORMS, ids=str)
+def test_norm_takes_every_order_and_axis_numpy_takes(shape, ord_, axis, keepdims):
+    # numpy's values to the last bit, numpy's dtype and shape, numpy's refusals;
+    # derivatives to second order (the inputs keep away from kinks and ties).
+    x = _norm_input(shape, seed=len(shape))
+
+    def fun(t):
+        return np.linalg.norm(t, ord_, axis, keepdims)
+
+    try:
+        expected = fun(x)
+    except Exception as error:
+        with pytest.raises(type(error)):
+            fun(tg.tensor(x, requires_grad=True))
+        return
+    out = fun(tg.tensor(x, requires_grad=True))
+    assert out.shape == np.shape(expected) and out.dtype == expected.dtype
+    np.testing.assert_array_equal(out.data, expected)
+    out32 = fun(tg.tensor(x.astype(np.float32)))
+    np.testing.assert_array_equal(out32.data, fun(x.astype(np.float32)))
+    assert out32.dtype == np.float32
+    check_grads(fun, x, order=2)
+
+
 def test_norm_names_agree():
     x = _norm_input((2, 3))
     t = tg.tensor(x, requires_grad=True)
@@ -170,16 +212,29 @@ def _projector_sum(vectors, weights):
 WEIGHTS = np.array([0.3, -1.2, 2.0, 0.7])
 
 
-def test_eigh_values_and_vectors_match_numpy():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh_values_and_vectors_are_numpys(uplo, dtype):
+    # numpy's eigenvectors, signs included (they were once re-signed).
     a = np.stack([_symmetric_with([-1.0, 0.5, 2.0, 3.5], seed=s) for s in range(2)])
-    values, vectors = np.linalg.eigh(tg.tensor(a, requires_grad=True))
-    expected = np.linalg.eigh(a)
-    np.testing.assert_allclose(values.data, expected.eigenvalues, atol=1e-12)
-    # Same vectors up to sign, and the sign convention: largest entry positive.
-    np.testing.assert_allclose(np.abs(vectors.data), np.abs(expected.eigenvectors), atol=1e-12)
-    rows = np.argmax(np.abs(vectors.data), axis=-2)
-    assert np.all(np.take_along_axis(vectors.data, rows[..., None, :], axis=-2) > 0)
+    a = (a + np.tril(_real(2, 4, 4, seed=3), -1)).astype(dtype)  # not symmetric
+    values, vectors = np.linalg.eigh(tg.tensor(a, requires_grad=True), UPLO=uplo)
+    expected = np.linalg.eigh(a, UPLO=uplo)
+    np.testing.assert_array_equal(values.data, expected.eigenvalues)
+    np.testing.assert_array_equal(vectors.data, expected.eigenvectors)
+    assert values.dtype == vectors.dtype == dtype
     assert tg.linalg.eigh(a).eigenvalues.shape == (2, 4)
+
+
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh_gradients_are_those_of_numpys_function(uplo):
+    # The plain eigenvectors, not a sign-invariant function of them: LAPACK's
+    # signs are locally constant here, so finite differences of numpy agree.
+    a = _symmetric_with([-1.0, 0.5, 2.0, 3.5], seed=1) + np.triu(_real(4, 4, seed=2), 1)
+    if uplo == "U":
+        a = a.T
+    check_grads(lambda t: np.linalg.eigh(t, UPLO=uplo).eigenvectors, a, order=2)
+    check_grads(lambda t: np.linalg.eigh(t, UPLO=uplo).eigenvectors[..., 1:3], a, order=2)
 
 
 @pytest.mark.parametrize("uplo", ["L", "U"])
@@ -225,9 +280,12 @@ def test_svd_matches_numpy_and_differences(shape):
     a = _with_singular_values(shape, [1.0, 2.5, 4.0][:k], seed=5)
     u, s, vh = tg.linalg.svd(tg.tensor(a, requires_grad=True), full_matrices=False)
     expected = np.linalg.svd(a, full_matrices=False)
-    np.testing.assert_allclose(s.data, expected.S, atol=1e-12)
+    # numpy's U and Vh, signs included (they were once re-signed).
+    for ours, theirs in zip((u, s, vh), expected):
+        np.testing.assert_array_equal(ours.data, theirs)
     np.testing.assert_allclose((u.data * s.data) @ vh.data, a, atol=1e-12)
-    np.testing.assert_allclose(np.abs(u.data), np.abs(expected.U), atol=1e-12)
+    check_grads(lambda t: tg.linalg.svd(t, full_matrices=False).U, a, order=2)
+    check_grads(lambda t: tg.linalg.svd(t, full_matrices=False).Vh, a, order=2)
 
     def sign_invariant(t):
         u, s, vh = tg.linalg.svd(t, full_matrices=False)
@@ -302,4 +360,96 @@ def test_repeated_eigenvalues_give_no_finite_wrong_gradient():
     # The eigenvectors of a repeated eigenvalue are not differentiable.
     a = np.diag([1.0, 1.0, 2.0])
     grad = tg.grad(lambda t: tg.sum(_projector_sum(np.linalg.eigh(t)[1], WEIGHTS[:3])))(a)
+    assert not np.all(np.isfinite(grad))
+
+
+# -- ties: a finite gradient wherever one exists ---------------------------------------------
+#
+# Exact ties (diagonal matrices, exact zero singular values) put 1/0 into the
+# eigenvector terms. Only pairs inside a tied block have it, and their
+# coefficients are exactly zero when the loss uses no vector of that block.
+
+TIED = np.diag([1.0, 1.0, 2.0])  # eigenvalue 2 simple, eigenvalue 1 tied
+
+
+def test_a_simple_eigenvalue_beside_tied_ones_has_its_gradient():
+    # d w_3 = v_3^T dS v_3 = dS[2, 2], to first and second order.
+    for values in (
+        lambda t: np.linalg.eigh(t).eigenvalues[2],
+        lambda t: np.linalg.eigvalsh(t)[2],
+    ):
+        np.testing.assert_array_equal(tg.grad(values)(TIED), np.diag([0.0, 0.0, 1.0]))
+        check_grads(values, TIED, order=2)
+
+
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_an_eigenvector_of_a_simple_eigenvalue_beside_tied_ones_has_its_gradient(uplo):
+    # d v_3 = sum_j v_j (v_j^T dS v_3) / (w_3 - w_j) over j = 1, 2 (gaps of 1).
+    # With v_j = sign_j e_j: the gradient of c . v_3 is c_j sign_3 at (2, j),
+    # folded onto the triangle numpy reads.
+    c = np.array([0.5, -2.0, 3.0])
+
+    def loss(t):
+        return tg.sum(np.linalg.eigh(t, UPLO=uplo).eigenvectors[:, 2] * c)
+
+    sign = np.linalg.eigh(TIED).eigenvectors[2, 2]
+    expected = np.zeros((3, 3))
+    expected[2, :2] = c[:2] * sign
+    grad = tg.grad(loss)(TIED)
+    np.testing.assert_array_equal(grad, expected if uplo == "L" else expected.T)
+    check_grads(loss, TIED)
+
+
+def test_eigenvectors_of_the_tied_block_still_have_no_finite_gradient():
+    grad = tg.grad(lambda t: tg.sum(np.linalg.eigh(t).eigenvectors[:, 0] * [1.0, 2.0, 3.0]))(TIED)
+    assert not np.all(np.isfinite(grad))
+
+
+RANK_DEFICIENT = [
+    ("square", np.diag([3.0, 0.0, 0.0])),
+    ("tall", np.array([[3.0, 0.0], [0.0, 0.0], [0.0, 0.0]])),
+    ("wide", np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 3.0, 0.0, 0.0]])),
+    ("rank-1", np.outer([1.0, 2.0, -1.0], [0.5, -1.0, 2.0, 1.0])),
+]
+
+
+def _best_rank_one(t):
+    """s_1 u_1 v_1^T, weighted: smooth where s_1 is simple. (Exactly at a diagonal
+    matrix LAPACK's sign of u_1 differs from its sign at every nearby matrix, so
+    u_1 alone has no finite difference there.)"""
+    u, s, vh = tg.linalg.svd(t, full_matrices=False)
+    return tg.sum(np.matmul(u[:, :1] * s[:1], vh[:1]) * np.arange(t.size).reshape(t.shape))
+
+
+# (name, function, closed-form gradient given U and Vh or None, order checked).
+# The best rank-1 approximation is checked to first order only: its rule uses
+# every singular vector, and the second derivative would differentiate those
+# of the tied zero singular values (non-finite, never finite and wrong).
+TOP_SINGULAR_VALUE = [
+    ("svdvals", lambda t: np.linalg.svdvals(t)[0], 2),
+    ("svd", lambda t: tg.linalg.svd(t, full_matrices=False).S[0], 2),
+    ("norm-2", lambda t: np.linalg.norm(t, 2), 2),
+    ("best-rank-1", _best_rank_one, 1),
+]
+
+
+@pytest.mark.parametrize("a", [c[1] for c in RANK_DEFICIENT], ids=[c[0] for c in RANK_DEFICIENT])
+@pytest.mark.parametrize(
+    ("fun", "order"), [c[1:] for c in TOP_SINGULAR_VALUE], ids=[c[0] for c in TOP_SINGULAR_VALUE]
+)
+def test_the_top_singular_value_of_a_rank_deficient_matrix_has_its_gradient(fun, order, a):
+    # The zero singular values are tied (or nearly so), the top one is simple:
+    # d s_1 = u_1^T dA v_1, and everything built from u_1, s_1, v_1 is smooth.
+    grad = tg.grad(fun)(a)
+    assert np.all(np.isfinite(grad))
+    if order == 2:
+        u, _, vh = np.linalg.svd(a)
+        np.testing.assert_allclose(grad, np.outer(u[:, 0], vh[0]), atol=1e-12)
+    check_grads(fun, a, order=order)
+
+
+def test_singular_vectors_of_a_zero_singular_value_still_have_no_finite_gradient():
+    # In a tall matrix, u_2 of s_2 = 0 is any unit vector orthogonal to u_1.
+    a = RANK_DEFICIENT[1][1]
+    grad = tg.grad(lambda t: tg.sum(tg.linalg.svd(t, full_matrices=False).U[:, 1] * 2.0))(a)
     assert not np.all(np.isfinite(grad))
