@@ -1,13 +1,14 @@
 """Tensors over Dask arrays: lazy values and gradients, on threads and on a cluster."""
 
+# Dask is in the test extra (and the `dask` extra): these tests always run.
+import dask
+import dask.array as da
+import distributed
 import numpy as np
 import pytest
+from dask.callbacks import Callback
 
 import tapegrad as tg
-
-da = pytest.importorskip("dask.array")  # the `dask` extra; .ci/run installs it
-dask = pytest.importorskip("dask")
-from dask.callbacks import Callback  # noqa: E402
 
 RNG = np.random.default_rng(0)
 N, D = 400, 5
@@ -124,7 +125,6 @@ def test_gradient_descent_on_dask_data_with_an_optimizer():
 
 
 def test_gradients_on_a_local_cluster_equal_the_local_ones():
-    distributed = pytest.importorskip("distributed")
     X, y = _data()
     w0 = np.linspace(-0.5, 0.5, D)
     w = tg.tensor(da.from_array(w0, chunks=D), requires_grad=True)

@@ -25,6 +25,8 @@ from .tape import AnomalyNode, NodeClassSwitch, OutputNode, RetainGrad, add_note
 from .tensor import Tensor, is_duck_array, new_tensor, to_array
 
 ndarray = np.ndarray
+generic = np.generic
+asarray = np.asarray
 # Only leaf accumulation is serialized: threads that share parameters add
 # into the same .grad by read-modify-write. Rules run outside the lock, so a
 # rule that runs another backward (in any thread) cannot deadlock.
@@ -63,9 +65,13 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     finally:
         grad_mode.enabled = saved_mode
     if not (retain_graph or create_graph):
-        for node in nodes:  # (targets are where the walk stopped: not its to free)
-            if node.primitive is not None and (stops is None or node not in stops):
+        if stops is None:
+            for node in nodes:  # (a leaf's are None already)
                 node.values = node.ans = node.residuals = None
+        else:  # targets are where the walk stopped: not its to free
+            for node in nodes:
+                if node.primitive is not None and node not in stops:
+                    node.values = node.ans = node.residuals = None
     handed_out = {id(c) for c in cotangents}  # never hand the caller's array back
     if targets is not None:
         return [_own(arrived.get(t), handed_out) for t in targets]
@@ -132,7 +138,8 @@ def _walk(nodes, pending, relevant, stops, create_graph, retained):
                 if careful and relevant is not None and parent not in relevant:
                     continue
                 if type(ct) is not ndarray and type(ct) is not Tensor:
-                    ct = to_array(ct)  # 0-d ufunc results are numpy scalars
+                    # 0-d ufunc results are numpy scalars (a Dask array stays one)
+                    ct = asarray(ct) if isinstance(ct, generic) else to_array(ct)
                 if type(ct) is ndarray and ct.shape == value.shape and ct.dtype == value.dtype:
                     # The common case, inlined: nothing to unbroadcast or cast.
                     if probes_nan:
@@ -149,7 +156,13 @@ def _walk(nodes, pending, relevant, stops, create_graph, retained):
                 if careful and anomalies:
                     _check_anomaly(node, g, ct)
                 previous = pending.get(parent)
-                pending[parent] = ct if previous is None else _add(previous, ct)
+                if previous is None:
+                    pending[parent] = ct
+                else:  # _add, inlined: a shared weight gets one per use
+                    total = previous + ct
+                    if type(total) is not ndarray and type(total) is not Tensor:
+                        total = asarray(total) if isinstance(total, generic) else to_array(total)
+                    pending[parent] = total
     except BaseException as error:
         # Say which rule was running: the traceback alone shows only numpy.
         prim = node.primitive if node is not None else None
@@ -330,7 +343,8 @@ def _add(total, more):
         return more
     total = total + more
     if type(total) is not ndarray and type(total) is not Tensor:
-        total = to_array(total)  # 0-d + 0-d gives a numpy scalar
+        # 0-d + 0-d gives a numpy scalar (a Dask array stays one)
+        total = asarray(total) if isinstance(total, generic) else to_array(total)
     return total
 
 

@@ -9,6 +9,8 @@ otherwise.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .primitive import NUMPY_HANDLERS, NUMPY_NONDIFFERENTIABLE
@@ -33,34 +35,45 @@ def _needs_grad(x):
 
 def _how_to_register(name):
     return (
-        f"numpy function {name} has no tapegrad rule, and an argument requires grad: "
+        f"function {name} has no tapegrad rule, and an argument requires grad: "
         "its gradient would be lost. Register one with @tapegrad.primitive(numpy="
         f"{name}) and .defvjp, or compose it from supported functions with "
         f"@tapegrad.implements({name}); or call it on x.detach() if no gradient is wanted"
     )
 
 
+def ufunc_name(ufunc):
+    """Where the caller found the ufunc: ``np.exp``, ``scipy.special.gammaln``."""
+    name = ufunc.__name__
+    if getattr(np, name, None) is ufunc:
+        return f"np.{name}"
+    special = sys.modules.get("scipy.special")  # only if the caller imported it
+    if special is not None and getattr(special, name, None) is ufunc:
+        return f"scipy.special.{name}"
+    return f"the ufunc {name}"
+
+
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if kwargs.get("out") is not None:
         raise TypeError(
-            f"np.{ufunc.__name__}(..., out=...) on a Tensor: tensors are immutable, "
+            f"{ufunc_name(ufunc)}(..., out=...) on a Tensor: tensors are immutable, "
             "so the result cannot be written into `out`; use the returned value"
         )
     if method == "at" and inputs and isinstance(inputs[0], Tensor):
-        _refuse_in_place(f"np.{ufunc.__name__}.at")
+        _refuse_in_place(f"{ufunc_name(ufunc)}.at")
     if method == "__call__":
         handler = NUMPY_HANDLERS.get(ufunc)
         if handler is not None:
             return handler(*inputs, **kwargs)
         if ufunc in NUMPY_NONDIFFERENTIABLE or not any(_needs_grad(x) for x in inputs):
             return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
-        raise TypeError(_how_to_register(f"np.{ufunc.__name__}"))
+        raise TypeError(_how_to_register(f"{ufunc_name(ufunc)}"))
     handler = NUMPY_HANDLERS.get(getattr(ufunc, method))
     if handler is not None:
         return handler(*inputs, **kwargs)
     if any(_needs_grad(x) for x in inputs):
         raise TypeError(
-            f"np.{ufunc.__name__}.{method} on a Tensor that requires grad has no "
+            f"{ufunc_name(ufunc)}.{method} on a Tensor that requires grad has no "
             f"tapegrad rule; use the matching function instead (e.g. np.sum for "
             "np.add.reduce), or call it on x.detach()"
         )

@@ -28,6 +28,8 @@ from .tensor import Tensor, is_duck_array, new_tensor, to_array
 
 _NO_OPTIONS: dict = {}  # shared by every node recorded without options; never mutated
 ndarray = np.ndarray
+generic = np.generic
+asarray = np.asarray
 
 
 def record(prim, args, kwargs):
@@ -190,14 +192,14 @@ def make_unary(prim):
             _name_in(error, prim, (data,))
             raise
         if type(ans) is not ndarray:
-            if not isinstance(ans, np.generic):  # several outputs, or a Dask array
+            if not isinstance(ans, generic):  # several outputs, or a Dask array
                 recording = x._node is not None and grad_mode.enabled
                 return finish(prim, ans, [x._node], (data,), _NO_OPTIONS, recording, False)
-            ans = np.asarray(ans)  # 0-d ufunc results are numpy scalars
+            ans = asarray(ans)  # 0-d ufunc results are numpy scalars
         node = x._node
         recording = node is not None and grad_mode.enabled
-        if ans.dtype.kind != "f" or (recording and prim.vjp is None):
-            return finish(prim, ans, [node], (data,), _NO_OPTIONS, recording, False)
+        if recording and (ans.dtype.kind != "f" or prim.vjp is None):
+            return finish(prim, ans, [node], (data,), _NO_OPTIONS, True, False)
         if recording:
             node = Node(prim, (node,), (data,), _NO_OPTIONS, ans)
         else:
@@ -245,12 +247,16 @@ def make_binary(prim):
             _name_in(error, prim, (x_value, y_value))
             raise
         if type(ans) is not ndarray:
-            ans = to_array(ans)  # 0-d ufunc results are numpy scalars
-        if type(ans) is not ndarray or ans.dtype.kind != "f" or (recording and prim.vjp is None):
-            caller_memory = not recording and (tx is ndarray or ty is ndarray)
-            parents = [x_node, y_node]
-            values = (x_value, y_value)
-            return finish(prim, ans, parents, values, _NO_OPTIONS, recording, caller_memory)
+            if isinstance(ans, generic):
+                ans = asarray(ans)  # 0-d ufunc results are numpy scalars
+            else:
+                return finish(
+                    prim, ans, [x_node, y_node], (x_value, y_value), _NO_OPTIONS, recording, False
+                )  # a Dask array
+        if recording and (ans.dtype.kind != "f" or prim.vjp is None):
+            return finish(prim, ans, [x_node, y_node], (x_value, y_value), _NO_OPTIONS, True, False)
+        if not recording and (tx is ndarray or ty is ndarray) and ans.base is not None:
+            ans = ans.copy()  # a view of caller memory must not back a Tensor
         out = object.__new__(Tensor)  # new_tensor, inlined on the hot path
         out._data, out.grad = ans, None
         if recording:

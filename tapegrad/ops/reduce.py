@@ -343,14 +343,14 @@ def _existing(*names):
 def _cumulative(scan, initial, x, axis, dtype, include_initial, name):
     # numpy 2.1's array-API scans: axis may be omitted only for a 1-D input.
     ndim = np.ndim(x)
+    if ndim == 0:  # numpy reads a 0-d input as one element along axis 0
+        x, ndim = np.reshape(x, (1,)), 1
     if axis is None:
         if ndim > 1:
             raise ValueError(
                 f"{name}: axis must be specified for an input of more than one dimension"
             )
         axis = 0
-    if ndim == 0:
-        raise ValueError(f"{name}: the input must have at least one dimension")
     out = scan(x, axis=axis, dtype=dtype)
     if not include_initial:
         return out

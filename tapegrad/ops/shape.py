@@ -540,6 +540,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if (widths < 0).any():
         raise ValueError("index can't contain negative values")
     widths = tuple((int(b), int(a)) for b, a in np.broadcast_to(widths.astype(np.intp), (ndim, 2)))
+    if ndim == 0:  # nothing to pad: numpy returns a copy
+        return np.copy(array)
     if mode == "constant":
         value = kwargs.pop("constant_values", 0)
         if kwargs:

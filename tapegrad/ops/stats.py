@@ -160,6 +160,7 @@ def _quantile(a, q, axis, method, keepdims, skip_nan, name):
         if q._node is not None:
             raise TypeError(f"{name}: q is a Tensor that requires grad; q is a constant here")
         q = q._data
+    weak_q = isinstance(q, (int, float))  # a Python number does not promote a float32 a
     q = np.asarray(q)
     if skip_nan and np.size(a) == 0:  # numpy's nan* answer for an empty array
         return nanmean(a, axis, keepdims=keepdims)
@@ -170,6 +171,11 @@ def _quantile(a, q, axis, method, keepdims, skip_nan, name):
     merged, keep_shape = _along_last(a, axis)
     s = sort(merged, axis=-1)
     counts = _counts(s, skip_nan)
+    if np.size(counts) == 0:  # no rows (a size-0 axis kept): numpy gives an empty result
+        empty_rows = np.sum(s, axis=-1) * 0.0
+        dtype = np.result_type(unwrap(s), 1.0) if weak_q else np.result_type(unwrap(s), q, 1.0)
+        result = np.zeros(q.shape + (1,) * np.ndim(counts), dtype=dtype) + empty_rows
+        return _keep(result, q.shape, keep_shape, keepdims)
     if np.shape(s)[-1] == 0:  # nothing to pick from, as numpy's error
         raise IndexError("index -1 is out of bounds for axis 0 with size 0")
     # The weights depend only on the row length, q and the method: read them
@@ -183,7 +189,7 @@ def _quantile(a, q, axis, method, keepdims, skip_nan, name):
     virtual = virtual.reshape(flat_q.shape + counts.shape)
     low = np.floor(virtual).astype(np.intp)
     high = np.minimum(low + 1, np.maximum(counts - 1, 0))
-    dtype = np.result_type(unwrap(s), 1.0)
+    dtype = np.result_type(unwrap(s), 1.0) if weak_q else np.result_type(unwrap(s), q, 1.0)
     t = (virtual - low).astype(dtype)
     empty = counts == 0
     if not skip_nan and np.shape(s)[-1]:

@@ -62,10 +62,7 @@ PRIMITIVES = {
 }
 # Entry points that disagree today, each with the failing call; strict, so a
 # fix makes the test fail until its line here is removed.
-KNOWN_FAILURES = {
-    "pad": "np.pad(tg.tensor(1.0, requires_grad=True), 1) raises TypeError "
-    "('pad_width' must be of integral type); numpy returns array(1.)",
-}
+KNOWN_FAILURES: dict[str, str] = {}  # name -> why (strict xfail); none known
 NAMESPACES = (("tg", tg), ("tg.linalg", tg.linalg), ("tg.nn.functional", tapegrad.nn.functional))
 
 OPERATORS = {

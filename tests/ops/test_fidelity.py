@@ -806,16 +806,7 @@ def _check_table(name):
 # strict, so a fix makes the test fail until its line here is removed.
 _EMPTY_ROWS = "tg.tensor(np.zeros((0, 3)))"
 _RESHAPE = "ValueError 'cannot reshape array of size 0 into shape (0,newaxis)'"
-KNOWN_FAILURES: dict[str, str] = {
-    "np.cumulative_sum": "np.cumulative_sum(tg.tensor(0.5)) raises ValueError (at least one "
-    "dimension); numpy returns array([0.5])",
-    "np.cumulative_prod": "np.cumulative_prod(tg.tensor(0.5)) raises ValueError (at least one "
-    "dimension); numpy returns array([0.5])",
-    "np.quantile": f"np.quantile({_EMPTY_ROWS}, 0.5, axis=1) raises {_RESHAPE}; numpy: array([])",
-    "np.nanquantile": f"np.nanquantile({_EMPTY_ROWS}, 0.5, axis=1) raises {_RESHAPE}",
-    "np.percentile": f"np.percentile({_EMPTY_ROWS}, 50.0, axis=1) raises {_RESHAPE}",
-    "np.nanpercentile": f"np.nanpercentile({_EMPTY_ROWS}, 50.0, axis=1) raises {_RESHAPE}",
-}
+KNOWN_FAILURES: dict[str, str] = {}  # name -> why (strict xfail); none known
 
 TESTED = sorted(set(NUMPY_FUNCTIONS) - set(EXCLUDED))
 
