@@ -48,15 +48,16 @@ class ProgressBar:
             self._tqdm = tqdm(total=self.total, desc=desc, file=self.stream)
 
     def update(self, n=1, postfix=""):
+        """Advance by ``n`` (0: only show new figures) with ``postfix`` after the bar."""
         self.count = min(self.count + n, self.total)
         if self._tqdm is not None:
-            self._tqdm.set_postfix_str(postfix, refresh=False)
+            self._tqdm.set_postfix_str(postfix, refresh=n == 0)
             self._tqdm.update(n)
             return
         tenths = 10 * self.count // self.total
         if self._interactive:
             self.stream.write("\r" + self._line(postfix))
-        elif tenths > self._printed_tenths:
+        elif tenths > self._printed_tenths or (n == 0 and self.count == self.total):
             self._printed_tenths = tenths
             self.stream.write(self._line(postfix) + "\n")
         self.stream.flush()
@@ -74,6 +75,26 @@ class ProgressBar:
             self.stream.flush()
 
 
+# What the Solver calls on a model (tapegrad.nn.FullyConnectedNet has all of it).
+MODEL_PROTOCOL = {
+    "parameters": "parameters() -> the Tensors to optimize",
+    "loss": "loss(X, y) -> a 0-d loss Tensor (and loss(X) -> scores)",
+    "predict": "predict(X, batch_size=...) -> labels",
+    "state_dict": "state_dict() -> {name: ndarray} (to keep the best parameters)",
+    "load_state_dict": "load_state_dict(state) (to restore them at the end)",
+}
+
+
+def _check_model(model):
+    missing = [n for n in MODEL_PROTOCOL if not callable(getattr(model, n, None))]
+    if missing:
+        wanted = "; ".join(MODEL_PROTOCOL[n] for n in missing)
+        raise TypeError(
+            f"Solver: the model {type(model).__name__} lacks {', '.join(missing)}: {wanted}. "
+            "See docs/nn.md (the model protocol), or tapegrad.nn.FullyConnectedNet"
+        )
+
+
 class Solver:
     """Train ``model`` on ``data`` (``X_train``, ``y_train``, ``X_val``, ``y_val``).
 
@@ -81,8 +102,10 @@ class Solver:
     :class:`tapegrad.optim.Optimizer` subclass; ``optim_config`` its
     hyperparameters. ``num_train_samples`` bounds the training subset used to
     measure train accuracy (None: all). ``progress``: show a progress bar;
-    ``verbose``: print a line per epoch when there is no bar. ``seed`` fixes
-    the minibatch order.
+    ``verbose``: print a line per epoch when there is no bar, and with
+    ``print_every`` (CS231n's name) the loss every that many iterations.
+    ``seed`` fixes the minibatch order. The model must have the methods in
+    ``MODEL_PROTOCOL``; a missing one is named when the Solver is built.
 
     After :meth:`train`: ``loss_history`` (per iteration),
     ``train_acc_history`` and ``val_acc_history`` (per epoch),
@@ -102,10 +125,12 @@ class Solver:
         num_train_samples=1000,
         num_val_samples=None,
         verbose=True,
+        print_every=None,
         progress=False,
         seed=None,
         stream=None,
     ):
+        _check_model(model)
         self.model = model
         self.X_train, self.y_train = np.asarray(data["X_train"]), np.asarray(data["y_train"])
         self.X_val, self.y_val = np.asarray(data["X_val"]), np.asarray(data["y_val"])
@@ -127,6 +152,7 @@ class Solver:
         self.num_train_samples = num_train_samples
         self.num_val_samples = num_val_samples
         self.verbose = verbose
+        self.print_every = None if print_every is None else int(print_every)
         self.progress = progress
         self.stream = sys.stdout if stream is None else stream
         self._rng = np.random.default_rng(seed)
@@ -171,12 +197,21 @@ class Solver:
                 loss = self._step(self.X_train[batch], self.y_train[batch])
                 if bar is not None:
                     bar.update(1, f"epoch {epoch}/{self.num_epochs} loss {loss:.4f}{status}")
+                elif self.verbose and self.print_every:
+                    iteration = len(self.loss_history)
+                    if iteration % self.print_every == 0:
+                        total = batches_per_epoch * self.num_epochs
+                        print(
+                            f"(Iteration {iteration} / {total}) loss: {loss:.6f}", file=self.stream
+                        )
             self.optimizer.learning_rate = self.optimizer.learning_rate * self.lr_decay
             train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
             val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
             self.train_acc_history.append(train_acc)
             self.val_acc_history.append(val_acc)
             status = f" val acc {val_acc:.3f}"
+            if bar is not None:  # the bar shows this epoch's figures, not the last one's
+                bar.update(0, f"epoch {epoch}/{self.num_epochs} loss {loss:.4f}{status}")
             if self.verbose and bar is None:
                 print(
                     f"(epoch {epoch} / {self.num_epochs}) loss {self.loss_history[-1]:.4f}, "

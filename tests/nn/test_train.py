@@ -96,3 +96,41 @@ def test_text_progress_bar_without_tqdm(monkeypatch):
     assert len(lines) == 10
     assert lines[-1] == "training [" + "#" * 30 + "] 20/20 loss 19"
     assert lines[0].startswith("training [###...")
+
+
+def test_a_model_missing_part_of_the_protocol_is_named_when_the_solver_is_built():
+    class Half:
+        def parameters(self):
+            return []
+
+        def loss(self, X, y=None):
+            return None
+
+    data = {"X_train": np.zeros((4, 2)), "y_train": np.zeros(4, int)}
+    data |= {"X_val": np.zeros((2, 2)), "y_val": np.zeros(2, int)}
+    with pytest.raises(TypeError, match="lacks predict, state_dict, load_state_dict"):
+        Solver(Half(), data)
+
+
+def test_print_every_prints_the_loss_like_cs231n(capsys):
+    rng = np.random.default_rng(0)
+    data = {
+        "X_train": rng.standard_normal((40, 4)),
+        "y_train": rng.integers(0, 3, 40),
+        "X_val": rng.standard_normal((10, 4)),
+        "y_val": rng.integers(0, 3, 10),
+    }
+    model = FullyConnectedNet([5], input_dim=4, num_classes=3, seed=0)
+    Solver(model, data, batch_size=10, num_epochs=2, print_every=3, verbose=True).train()
+    lines = [line for line in capsys.readouterr().out.splitlines() if "Iteration" in line]
+    assert [line.split(")")[0] for line in lines] == ["(Iteration 3 / 8", "(Iteration 6 / 8"]
+
+
+def test_the_progress_bar_ends_on_the_last_epochs_figures():
+    stream = io.StringIO()
+    bar = ProgressBar(4, "training", stream=stream)
+    bar._tqdm = None  # the text bar (tqdm draws its own)
+    for _ in range(4):
+        bar.update(1, "val acc 0.100")
+    bar.update(0, "val acc 0.900")  # what Solver.train does once an epoch's figures are in
+    assert stream.getvalue().splitlines()[-1].endswith("val acc 0.900")
