@@ -289,3 +289,39 @@ def test_a_scipy_ufunc_without_a_rule_is_named_as_scipy_names_it():
         special.struve(0.0, x)
     with pytest.raises(TypeError, match=r"np\.frexp|np\.spacing"):
         np.spacing(x)
+
+
+def test_one_no_grad_decorator_used_by_two_threads_keeps_each_threads_mode():
+    import threading
+
+    b_inside, a_left = threading.Event(), threading.Event()
+    seen = {}
+
+    @tg.no_grad()
+    def work(name):
+        # Both threads are inside the same decorator instance; a leaves first.
+        if name == "a":
+            b_inside.wait(10)
+        else:
+            b_inside.set()
+            a_left.wait(10)
+            seen["b inside, after a left"] = tg.is_grad_enabled()
+
+    def run(name):
+        work(name)
+        seen[name + " after"] = tg.is_grad_enabled()
+        if name == "a":
+            a_left.set()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert seen == {"a after": True, "b inside, after a left": False, "b after": True}
+
+
+def test_random_draws_with_a_tensor_parameter_refuse():
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="drop its gradient"):
+        rng.normal(loc=_needs_grad())
