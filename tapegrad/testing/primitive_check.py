@@ -242,23 +242,7 @@ def _check_example(prim, spec, example, order, report):
             "the forward returned non-finite values on an example from its Domain; "
             "narrow the Domain (a value kind such as 'positive' or 'unit') or fix the forward",
         )
-    try:
-        worst = check_grads(
-            forward,
-            *values,
-            order=order,
-            rtol=spec.domain.rtol,
-            atol=spec.domain.atol,
-            name=prim.name,
-            argnames=argnames,
-        )
-    except AssertionError as error:
-        fail("gradient", str(error).removeprefix(f"{prim.name}: "))
-    except Exception as error:
-        fail("gradient", f"checking derivatives raised {error_text(error)}")
-    report.examples += 1
-    for k, value in worst.items():
-        report.worst[k] = max(report.worst.get(k, 0.0), value)
+    _check_derivatives(prim, spec, forward, values, argnames, order, report, fail)
 
 
 def _check_outputs(prim, spec, args, kwargs, names, outs, reference, order, report, fail):
@@ -302,6 +286,13 @@ def _check_outputs(prim, spec, args, kwargs, names, outs, reference, order, repo
     if any(v.size == 0 for v in values) or any(arrays[i].size == 0 for i in chosen):
         report.examples += 1
         return
+    argnames = [_name(names, i) for i in diff]
+    prefix = f"outputs {chosen}: "
+    _check_derivatives(prim, spec, forward, values, argnames, order, report, fail, prefix)
+
+
+def _check_derivatives(prim, spec, forward, values, argnames, order, report, fail, prefix=""):
+    """check_grads on one example; a failure is reported as the 'gradient' check."""
     try:
         worst = check_grads(
             forward,
@@ -310,10 +301,10 @@ def _check_outputs(prim, spec, args, kwargs, names, outs, reference, order, repo
             rtol=spec.domain.rtol,
             atol=spec.domain.atol,
             name=prim.name,
-            argnames=[_name(names, i) for i in diff],
+            argnames=argnames,
         )
     except AssertionError as error:
-        fail("gradient", f"outputs {chosen}: " + str(error).removeprefix(f"{prim.name}: "))
+        fail("gradient", prefix + str(error).removeprefix(f"{prim.name}: "))
     except Exception as error:
         fail("gradient", f"checking derivatives raised {error_text(error)}")
     report.examples += 1
