@@ -154,3 +154,24 @@ def test_transforms_take_and_return_dask_arrays():
     (back,) = vjp_fn(da.ones(N, chunks=100))
     expected = X_NP.T @ (1.0 - np.tanh(X_NP @ w0) ** 2)
     np.testing.assert_allclose(back.compute(), expected, rtol=1e-12)
+
+
+def test_jvp_and_an_optimizer_on_dask_parameters():
+    X, _ = _data()
+    w0 = np.full(D, 0.1)
+    tangent = np.linspace(1.0, 2.0, D)
+    out, t_out = tg.jvp(
+        lambda w: tg.sum(tg.tanh(X @ w)),
+        (da.from_array(w0, chunks=D),),
+        (da.from_array(tangent, chunks=D),),
+    )
+    assert isinstance(out, da.Array) and isinstance(t_out, da.Array)
+    expected = np.sum((1.0 - np.tanh(X_NP @ w0) ** 2) * (X_NP @ tangent))
+    assert float(t_out.compute()) == pytest.approx(float(expected), rel=1e-12)
+    p = tg.tensor(da.from_array(w0, chunks=D), requires_grad=True)
+    optimizer = tg.optim.SGD([p], learning_rate=0.1)
+    tg.sum(tg.tanh(X @ p)).backward()
+    optimizer.step()
+    assert isinstance(p.data, da.Array)  # the parameter stays a Dask array
+    step = X_NP.T @ (1.0 - np.tanh(X_NP @ w0) ** 2)
+    np.testing.assert_allclose(p.data.compute(), w0 - 0.1 * step, rtol=1e-12)

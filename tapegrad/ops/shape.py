@@ -44,6 +44,8 @@ def _shape_after(numpy_func, shape, *args, **kwargs):
 
 @primitive(numpy=np.reshape, domain=Domain(sample=samples.reshape))
 def reshape(x, shape=None, order="C", *, copy=None):
+    if order == "C":  # numpy's default, and the only order Dask's reshape takes
+        return np.reshape(x, shape)
     return np.reshape(x, shape, order=order)
 
 
@@ -54,6 +56,8 @@ def _reshape_vjp(g, ans, x, shape=None, order="C", copy=None):
         # the order the forward used.
         data = unwrap(x)
         order = "F" if data.flags.f_contiguous and not data.flags.c_contiguous else "C"
+    if order == "C":  # (Dask's reshape takes no order)
+        return (np.reshape(g, np.shape(x)),)
     return (np.reshape(g, np.shape(x), order=order),)
 
 
