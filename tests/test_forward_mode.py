@@ -207,3 +207,221 @@ def test_linearize_pytrees_and_aux():
     assert aux == "aux"
     t_out = jvp_fn({"a": np.array([1.0, 0.0]), "b": np.array(1.0)})
     np.testing.assert_allclose(t_out["y"], [3.0 + 1.0, 2.0])
+
+
+# -- how forward mode differentiates each primitive ------------------------------------
+
+
+def test_each_builtin_has_the_route_its_registration_promises():
+    from tapegrad.forward_mode import jvp_route
+    from tapegrad.testing import builtin_primitives
+
+    prims = builtin_primitives()
+    assert jvp_route(prims["matmul"]) == "rule"
+    assert jvp_route(prims["affine"]) == "rule"
+    assert jvp_route(prims["reshape"]) == "linear"
+    assert jvp_route(prims["getitem"]) == "linear"
+    assert jvp_route(prims["sin"]) == "elementwise"
+    assert jvp_route(prims["eigh"]) == "transposed VJP"
+    routes = [jvp_route(p) for p in prims.values()]
+    assert routes.count("transposed VJP") < len(routes) / 4  # the fallback is the exception
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("forward mode called a VJP rule")
+
+
+def test_jvp_runs_jvp_rules_not_vjp_rules(monkeypatch):
+    # Every primitive below has a JVP rule or is linear: no reverse pass at all.
+    for prim in (tg.multiply, tg.add, tg.tanh, tg.matmul, tg.sum, tg.reshape):
+        monkeypatch.setattr(prim, "vjp", _refuse)
+    x, w = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 4))
+    tx, tw = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 4))
+
+    def f(x, w):
+        return tg.sum(tg.reshape(tg.tanh(x @ w) * x[:, :1] + 1.0, (-1,)), axis=0)
+
+    _, t_out = tg.jvp(f, (x, w), (tx, tw))
+    monkeypatch.undo()
+    numeric = directional_difference(f, (x, w), (tx, tw))
+    np.testing.assert_allclose(t_out, numeric, rtol=1e-7)
+
+
+def test_a_user_primitive_without_a_jvp_rule_gets_the_transposed_vjp():
+    @tg.primitive
+    def scaled_cumsum(x, scale=2.0):
+        return scale * np.cumsum(x)
+
+    @scaled_cumsum.defvjp
+    def _scaled_cumsum_vjp(g, ans, x, scale=2.0):
+        return (scale * np.cumsum(g[::-1])[::-1],)
+
+    x, t = RNG.standard_normal(4), RNG.standard_normal(4)
+    _, t_out = tg.jvp(lambda x: scaled_cumsum(x, scale=3.0), (x,), (t,))
+    np.testing.assert_allclose(t_out, 3.0 * np.cumsum(t), rtol=1e-14)
+
+
+def test_a_user_jvp_rule_is_used_and_differentiable_again():
+    calls = []
+
+    @tg.primitive
+    def cube(x):
+        return x**3
+
+    @cube.defvjp
+    def _cube_vjp(g, ans, x):
+        return (3.0 * g * x * x,)
+
+    @cube.defjvp
+    def _cube_jvp(tangents, ans, x):
+        calls.append(type(x))
+        return 3.0 * tangents[0] * x * x
+
+    x, t = np.array([0.5, -2.0]), np.array([1.0, 3.0])
+    _, t_out = tg.jvp(cube, (x,), (t,))
+    np.testing.assert_allclose(t_out, 3 * x**2 * t)
+    assert calls == [np.ndarray]  # top level: the rule runs on arrays
+    # grad of jvp: the rule runs on Tensors, recorded; d/dx <1, 3 x^2 t> = 6 x t.
+    np.testing.assert_allclose(
+        tg.grad(lambda x: tg.sum(tg.jvp(cube, (x,), (t,))[1]))(x), 6 * x * t, rtol=1e-14
+    )
+    assert calls[-1] is tg.Tensor
+
+
+def test_an_error_in_a_jvp_rule_names_the_primitive():
+    @tg.primitive
+    def broken(x):
+        return 2.0 * x
+
+    broken.defvjp(lambda g, ans, x: (2.0 * g,))
+    broken.defjvp(lambda tangents, ans, x: 1 / 0)
+    with pytest.raises(ZeroDivisionError) as info:
+        tg.jvp(broken, (np.ones(2),), (np.ones(2),))
+    assert "JVP rule of 'broken'" in "".join(info.value.__notes__)
+
+
+def test_the_tangent_returned_is_never_the_callers_array():
+    t = np.array([1.0, 2.0])
+    _, t_out = tg.jvp(lambda x: x + 1.0, (np.zeros(2),), (t,))
+    assert t_out is not t and not np.shares_memory(t_out, t)
+    t_out[0] = 5.0  # writeable, and the caller's tangent is untouched
+    assert t[0] == 1.0
+
+
+def test_a_zero_tangent_contributes_zero_where_the_partial_is_infinite():
+    # sqrt'(0) = inf: column j of jacfwd has a zero tangent at element 0 for
+    # j != 0, which must give 0 there, as the zero cotangents of jacrev do.
+    x = np.array([0.0, 4.0, 9.0])
+    forward = tg.jacfwd(tg.sqrt)(x)
+    np.testing.assert_array_equal(forward, tg.jacrev(tg.sqrt)(x))
+    np.testing.assert_array_equal(forward[1:, 0], 0.0)
+    assert forward[0, 0] == np.inf
+
+
+def test_float32_tangents_stay_float32_through_hand_written_and_fallback_rules():
+    x = RNG.standard_normal((3, 3)).astype(np.float32)
+    t = RNG.standard_normal((3, 3)).astype(np.float32)
+
+    def f(x):
+        return tg.sum(np.linalg.eigvalsh(x + x.T) * tg.sum(x @ x, axis=0))
+
+    _, t_out = tg.jvp(f, (x,), (t,))
+    assert t_out.dtype == np.float32
+    numeric = directional_difference(f, (x.astype(float),), (t.astype(float),))
+    np.testing.assert_allclose(t_out, numeric, rtol=1e-3)
+
+
+def test_third_order_forward_mode():
+    # d3/dh3 sin(x + h t) = -cos(x) t^3: jvp of jvp of jvp.
+    x, t = 0.3, 0.7
+
+    def d1(x):
+        return tg.jvp(tg.sin, (x,), (t,))[1]
+
+    def d2(x):
+        return tg.jvp(d1, (x,), (t,))[1]
+
+    _, d3 = tg.jvp(d2, (x,), (t,))
+    assert d3 == pytest.approx(-np.cos(x) * t**3, rel=1e-13)
+
+
+# -- the fused nn layers, nested --------------------------------------------------------
+
+
+def _net(params, x, y):
+    from tapegrad.nn import functional as nnf
+
+    h = nnf.affine(x, params["w1"], params["b1"])
+    h = nnf.batchnorm(h, params["gamma"], params["beta"], {"mode": "train"})
+    h = nnf.dropout(nnf.relu(h), {"mode": "train", "p": 0.3, "seed": 4})
+    return nnf.softmax_loss(nnf.affine(h, params["w2"], params["b2"]), y)
+
+
+def _net_problem():
+    rng = np.random.default_rng(3)
+    params = {
+        "w1": rng.standard_normal((5, 4)),
+        "b1": rng.standard_normal(4),
+        "gamma": 1 + 0.1 * rng.standard_normal(4),
+        "beta": rng.standard_normal(4),
+        "w2": rng.standard_normal((4, 3)),
+        "b2": rng.standard_normal(3),
+    }
+    tangents = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+    return params, tangents, rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
+
+
+def test_jvp_through_the_fused_nn_layers_matches_reverse_mode():
+    params, tangents, x, y = _net_problem()
+    _, t_out = tg.jvp(lambda p: _net(p, x, y), (params,), (tangents,))
+    grads = tg.grad(lambda p: _net(p, x, y))(params)
+    assert t_out == pytest.approx(sum(np.vdot(grads[k], tangents[k]) for k in params), rel=1e-12)
+
+
+def test_forward_over_reverse_through_the_fused_nn_layers():
+    # jvp of grad runs the layers' JVP rules on the recorded backward
+    # (rebuilding their residuals on the tape): compare with differences of grad.
+    params, tangents, x, y = _net_problem()
+    gradient = tg.grad(lambda p: _net(p, x, y))
+    _, hv = tg.jvp(gradient, (params,), (tangents,))
+    eps = 1e-6
+    plus = gradient({k: v + eps * tangents[k] for k, v in params.items()})
+    minus = gradient({k: v - eps * tangents[k] for k, v in params.items()})
+    for k in params:
+        np.testing.assert_allclose(hv[k], (plus[k] - minus[k]) / (2 * eps), rtol=1e-5, atol=1e-7)
+
+
+def test_grad_of_jvp_through_the_fused_nn_layers():
+    params, tangents, x, y = _net_problem()
+
+    def directional(w1):
+        p = {**params, "w1": w1}
+        return tg.jvp(lambda q: _net(q, x, y), (p,), (tangents,))[1]
+
+    check_grads(directional, params["w1"], order=1, modes=("rev", "fwd"))
+
+
+# -- tg.compile replays forward mode on new values ---------------------------------------
+
+
+def test_compiled_jvp_and_jacobians_follow_their_inputs():
+    # Forward mode runs its rules outside the recorder: under tg.compile each
+    # node's JVP must be an instruction of the program, or a replay would
+    # return the traced run's tangent.
+    t = np.array([1.0, -2.0, 0.5])
+
+    def f(x):
+        return tg.sin(x) @ tg.exp(x)[:, None] * x
+
+    compiled = tg.compile(lambda x: tg.jvp(f, (x,), (2.0 * x,)))
+    for x in (RNG.standard_normal(3), RNG.standard_normal(3)):
+        out, t_out = compiled(x)
+        expected_out, expected = tg.jvp(f, (x,), (2.0 * x,))
+        np.testing.assert_allclose(out, expected_out, rtol=1e-14)
+        np.testing.assert_allclose(t_out, expected, rtol=1e-14)
+    for jac in (tg.jacfwd, tg.jacrev):
+        compiled = tg.compile(jac(lambda x: tg.tanh(x * t) * x))
+        for x in (RNG.standard_normal(3), RNG.standard_normal(3)):
+            np.testing.assert_allclose(
+                compiled(x), jac(lambda x: tg.tanh(x * t) * x)(x), rtol=1e-14
+            )

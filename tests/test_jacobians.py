@@ -197,3 +197,82 @@ def test_hvp_of_several_primals_and_pytrees():
     # H [tp; ty]: d/da = 2 y ta + 2 a ty, d/dy = 2 a ta.
     np.testing.assert_allclose(hp["a"], 2 * y * tp["a"] + 2 * p["a"] * ty)
     np.testing.assert_allclose(hy, 2 * p["a"] * tp["a"])
+
+
+# -- jacrev: one backward for all rows where the rules allow it ------------------------
+
+
+@pytest.fixture
+def batched_walks(monkeypatch):
+    """Record, per call of the batched walk, whether it handled the rows."""
+    from tapegrad import jacobians
+
+    outcomes = []
+    walk = jacobians._batched_walk
+
+    def spy(*args):
+        result = walk(*args)
+        outcomes.append(result is not None)
+        return result
+
+    monkeypatch.setattr(jacobians, "_batched_walk", spy)
+    return outcomes
+
+
+def _loop_jacobian(f, x):
+    # Row by row through tg.vjp: the reference for the batched pass.
+    out, vjp_fn = tg.vjp(f, x)
+    rows = [vjp_fn(e.reshape(out.shape))[0] for e in np.eye(out.size)]
+    return np.stack(rows).reshape(out.shape + np.shape(x))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_jacrev_batches_elementwise_and_matmul_graphs(batched_walks, dtype):
+    a = RNG.standard_normal((7, 4)).astype(dtype)
+    b = RNG.standard_normal((3, 1, 4)).astype(dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+
+    def broadcasting(x):
+        return tg.exp(x * b) / (1.0 + x**2)  # each row's cotangent summed back to x's shape
+
+    def layer(x):
+        return tg.maximum(tg.tanh(tg.tensor(a) @ x) * 2.0, 0.1)
+
+    x = RNG.standard_normal(4).astype(dtype)
+    J = tg.jacrev(broadcasting)(x)
+    assert J.dtype == dtype and J.shape == (3, 1, 4, 4)
+    np.testing.assert_allclose(J, _loop_jacobian(broadcasting, x), rtol=rtol)
+    np.testing.assert_allclose(tg.jacrev(layer)(x), tg.jacfwd(layer)(x), rtol=rtol)
+    assert batched_walks == [True, True]
+
+
+def test_batched_jacrev_keeps_the_masking_of_zero_cotangents(batched_walks):
+    # Row j != i has a zero cotangent at element i, where sqrt' is infinite.
+    x = np.array([0.0, 4.0, 9.0])
+    J = tg.jacrev(lambda x: tg.sqrt(x) * 3.0)(x)
+    assert batched_walks == [True]
+    np.testing.assert_array_equal(J, np.diag([np.inf, 0.75, 0.5]))
+
+
+def test_batched_jacrev_of_two_arguments_and_in_chunks(batched_walks, monkeypatch):
+    from tapegrad import jacobians
+
+    monkeypatch.setattr(jacobians, "BATCH_ELEMENTS", 10)  # nodes of 5 elements: 2 rows a pass
+    w = RNG.standard_normal((5, 3))
+    x = RNG.standard_normal(3)
+
+    def f(w, x):
+        return tg.sin(w @ x) * x[0]  # the index is not batchable: loop for ...
+
+    def h(w, x):
+        return tg.sin(w @ x) * tg.cosh(w @ x)
+
+    Jw, Jx = tg.jacrev(h, argnums=(0, 1))(w, x)
+    assert batched_walks == [True] * 3  # 5 rows, 2 per pass
+    expected_w, expected_x = tg.jacfwd(h, argnums=(0, 1))(w, x)
+    np.testing.assert_allclose(Jw, expected_w, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(Jx, expected_x, rtol=1e-12, atol=1e-14)
+    Jw, Jx = tg.jacrev(f, argnums=(0, 1))(w, x)
+    assert batched_walks == [True] * 3  # ... getitem sends f to the loop
+    expected_w, expected_x = tg.jacfwd(f, argnums=(0, 1))(w, x)
+    np.testing.assert_allclose(Jx, expected_x, rtol=1e-12, atol=1e-14)

@@ -16,17 +16,33 @@ import sys
 import time
 
 from ..core.primitive import primitives
+from ..forward_mode import jvp_route
 from ._extra import hypothesis_is_missing, needs_hypothesis
 from .gradcheck import error_text
 
-COLUMNS = ("primitive", "examples", "1st-order rel err", "2nd-order rel err", "result")
+COLUMNS = (
+    "primitive",
+    "examples",
+    "1st-order rel err",
+    "2nd-order rel err",
+    "forward mode",
+    "result",
+)
+# How forward mode differentiates each primitive (forward_mode.jvp_route), one word per cell.
+ROUTES = {
+    "rule": "rule",
+    "linear": "linear",
+    "elementwise": "elementwise",
+    "transposed VJP": "VJP-transpose",
+}
 
 
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m tapegrad check",
         description="Property-test the gradients of every registered tapegrad primitive "
-        "against finite differences (first and second order, float64 and float32).",
+        "against finite differences (first and second order, float64 and float32), and "
+        "its forward mode (JVP rule or fallback) against differences and against its VJP.",
     )
     parser.add_argument(
         "modules",
@@ -100,9 +116,9 @@ def main(argv=None) -> int:
         return 2
 
     width = max(len(COLUMNS[0]), *(len(name) for name in selected))
-    row = f"{{:<{width}}}  {{:>8}}  {{:>17}}  {{:>17}}  {{}}"
+    row = f"{{:<{width}}}  {{:>8}}  {{:>17}}  {{:>17}}  {{:<13}}  {{}}"
     print(row.format(*COLUMNS))
-    print(row.format("-" * width, "-" * 8, "-" * 17, "-" * 17, "------"))
+    print(row.format("-" * width, "-" * 8, "-" * 17, "-" * 17, "-" * 13, "------"))
     failures = []
     start = time.perf_counter()
     for name, prim in selected.items():
@@ -115,16 +131,22 @@ def main(argv=None) -> int:
             # The worst errors so far come from the examples that passed: the
             # failing one's column says where to look instead of a small number.
             failed_order = 2 if "second-order" in str(error) else 1
+            failed_jvp = getattr(error, "check", None) == "jvp"
         worst = report.worst if report is not None else {}
         second = worst.get(2) if report is not None and report.order >= 2 else None
         errors = [_format_error(worst.get(1)), _format_error(second)]
+        route = ROUTES[jvp_route(prim)]
         if failed_order is not None:
-            errors[failed_order - 1] = "FAILED"
+            if failed_jvp:
+                route = "FAILED"
+            else:
+                errors[failed_order - 1] = "FAILED"
         print(
             row.format(
                 name,
                 report.examples if report is not None else 0,
                 *errors,
+                route,
                 "FAIL" if failed_order is not None else "pass",
             ),
             flush=True,

@@ -63,12 +63,16 @@ def check_grads(
     name=None,
     argnames=None,
     modes=("rev",),
+    fwd_order=None,
 ):
     """Check the derivatives of ``f`` at ``args`` up to ``order`` against finite differences.
 
-    ``f`` takes the arguments (arrays or Tensors; float ones are
+    ``f`` takes the arguments (arrays or Tensors; float and complex ones are
     differentiated, the others passed through) and returns a Tensor or array
-    of any shape (entries that are not finite at ``args`` are left out).
+    of any shape (entries that are not finite at ``args`` are left out). A
+    complex argument is differenced in its real and imaginary directions and
+    a complex output compared part by part (the convention of
+    docs/conventions.md: ``z.grad = dL/dRe(z) + 1j dL/dIm(z)``).
     ``eps`` is the relative step (default 1e-7, scaled to each element's
     magnitude). ``rtol`` and ``atol`` default to values suited to the
     arguments' dtype (``atol`` then scales with the largest derivative); the
@@ -78,6 +82,8 @@ def check_grads(
     ``"fwd"`` Jacobian-vector products ``J t`` along a random tangent (and,
     with both, the dot-product test ``<v, J t> == <J^T v, t>``); at order 2
     the JVP of the first-order VJP is checked (forward over reverse).
+    ``fwd_order`` (default ``order``) is the highest order checked in
+    forward mode (check_primitive uses 1: a JVP rule is first-order math).
 
     Raises AssertionError naming the argument, its shape and dtype, the worst
     element, analytic and numeric values, errors and tolerances. Returns
@@ -89,20 +95,42 @@ def check_grads(
     if not modes or any(m not in MODES for m in modes):
         raise ValueError(f"check_grads({name}): modes={modes!r}; choose from {MODES}")
     values = [_value(a) for a in args]
-    positions = [i for i, v in enumerate(values) if v.dtype.kind == "f"]
+    positions = [i for i, v in enumerate(values) if v.dtype.kind in "fc"]
     if not positions:
         raise TypeError(f"check_grads({name}): no floating point argument to differentiate")
+    # Complex arguments and outputs are checked as pairs of reals (a last axis of
+    # 2: real, imaginary part), so the differences run in the real and imaginary
+    # directions, and z.grad = dL/dRe(z) + 1j dL/dIm(z) is what the pair gets.
+    paired = {p for p in positions if values[p].dtype.kind == "c"}
 
     def fun(*xs):
         full = list(values)
         for p, x in zip(positions, xs):
-            full[p] = x
-        return f(*full)
+            full[p] = x[..., 0] + x[..., 1] * 1j if p in paired else x
+        out = f(*full)
+        if _value(out).dtype.kind == "c":
+            return np.stack([np.real(out), np.imag(out)], axis=-1)
+        return out
 
     labels = [p if argnames is None else argnames[p] for p in positions]
     worst = {}
-    xs = [values[p] for p in positions]
-    _check(fun, xs, labels, order, 1, eps, rtol, atol, seed, name, worst, modes=modes)
+    xs = [_as_pair(values[p]) if p in paired else values[p] for p in positions]
+    fwd_order = order if fwd_order is None else fwd_order
+    _check(
+        fun,
+        xs,
+        labels,
+        order,
+        1,
+        eps,
+        rtol,
+        atol,
+        seed,
+        name,
+        worst,
+        modes=modes,
+        fwd_order=fwd_order,
+    )
     return worst
 
 
@@ -116,6 +144,10 @@ def _value(arg):
     if isinstance(arg, Tensor):
         return arg._data
     return as_array(arg)
+
+
+def _as_pair(z):
+    return np.stack([z.real, z.imag], axis=-1)
 
 
 @dataclasses.dataclass
@@ -137,7 +169,20 @@ class _Setting:
 
 
 def _check(
-    fun, xs, labels, order, k, eps, rtol, atol, seed, name, worst, floors=None, modes=("rev",)
+    fun,
+    xs,
+    labels,
+    order,
+    k,
+    eps,
+    rtol,
+    atol,
+    seed,
+    name,
+    worst,
+    floors=None,
+    modes=("rev",),
+    fwd_order=1,
 ):
     """Check ``fun`` at order ``k``, then build the projected VJP and recurse."""
     rng = np.random.default_rng(seed)
@@ -176,7 +221,7 @@ def _check(
             _compare(projected, i, x, a, setting, label)
             for i, (x, a, label) in enumerate(zip(xs, analytic, labels))
         ]
-    if "fwd" in modes:
+    if "fwd" in modes and k <= fwd_order:
         errors.append(_check_forward(fun, xs, setting, cotangent, analytic))
     worst[k] = max([worst.get(k, 0.0), *errors])
     if k >= order:
@@ -213,6 +258,7 @@ def _check(
         worst,
         next_floors,
         modes,
+        fwd_order,
     )
 
 
@@ -237,13 +283,26 @@ def _check_forward(fun, xs, setting, cotangent, analytic):
         raise AssertionError(
             f"{setting.name}: the {what} has shape {t_out.shape}; the output has {out.shape}"
         )
-    dtype = max([out.dtype, *(x.dtype for x in xs)], key=lambda d: np.finfo(d).eps)
-    eps = (1e-7 if dtype == np.float64 else 1e-3) if setting.eps is None else setting.eps
+    dtype = max([t_out.dtype, *(x.dtype for x in xs)], key=lambda d: np.finfo(d).eps)
+    # The differences are taken in float64 (as in reverse mode), so their
+    # step suits float64 whatever the analytic side's dtype.
+    eps = (1e-7 if out.dtype == np.float64 else 1e-3) if setting.eps is None else setting.eps
     numeric, noise = _directional(along, out, eps)
     finite = np.isfinite(out)
     got = t_out.astype(np.float64)
     scale = max(_finite_max(numeric[finite]), _finite_max(got[finite]))
-    rtol, atol = _tolerances(dtype, setting.rtol, setting.atol, max(scale, RELATIVE_FLOOR))
+    # As in reverse mode, a derivative that vanishes here (a second
+    # derivative near saturation) is judged against the scale of the order
+    # below: each input's floor times the size of its tangent.
+    floor = sum(f * float(np.sum(np.abs(t))) for f, t in zip(setting.floors, tangents))
+    # And, as reverse mode's implied scale, the size of derivative the
+    # output's magnitude suggests (|f| / |x| per unit of tangent): float32
+    # rounding in 1 - tanh(x)**2 near saturation is of that order.
+    implied = _finite_max(out.astype(np.float64)) * sum(
+        float(np.mean(np.abs(t))) / _typical(b) for b, t in zip(bases, tangents) if t.size
+    )
+    scale_for_tolerance = max(scale, floor / max(out.size, 1), implied, RELATIVE_FLOOR)
+    rtol, atol = _tolerances(dtype, setting.rtol, setting.atol, scale_for_tolerance)
     error = np.where(finite, np.abs(got - numeric), 0.0)
     both_nan = np.isnan(got) & np.isnan(numeric)
     bad = finite & ~both_nan & ~(error <= atol + rtol * np.abs(numeric) + noise)
@@ -261,8 +320,8 @@ def _check_forward(fun, xs, setting, cotangent, analytic):
             f"atol={atol:.1e}, plus finite-difference noise up to {float(np.max(noise)):.1e}"
         )
     if "rev" in setting.modes:
-        _dot_product_test(setting, what, cotangent, t_out, analytic, tangents, dtype)
-    return _relative(error[finite & ~both_nan], scale)
+        _dot_product_test(setting, what, cotangent, t_out, analytic, tangents, dtype, atol)
+    return _relative(error[finite & ~both_nan], scale_for_tolerance)
 
 
 def _directional(along, out, eps):
@@ -275,8 +334,9 @@ def _directional(along, out, eps):
         return (plus - minus) / (2 * eps), NOISE_FACTOR * machine * magnitude / eps
 
 
-def _dot_product_test(setting, what, cotangent, t_out, analytic, tangents, dtype):
-    # <v, J t> and <J^T v, t> are the same number computed by the two modes.
+def _dot_product_test(setting, what, cotangent, t_out, analytic, tangents, dtype, atol):
+    # <v, J t> and <J^T v, t> are the same number computed by the two modes;
+    # atol (per output element) allows for rounding where both vanish.
     v = cotangent.astype(np.float64)
     jt = np.where(v == 0, 0.0, t_out.astype(np.float64))
     forward = float(np.sum(v * jt))
@@ -285,7 +345,7 @@ def _dot_product_test(setting, what, cotangent, t_out, analytic, tangents, dtype
         float(np.sum(np.abs(a.astype(np.float64) * t))) for a, t in zip(analytic, tangents)
     )
     rtol = DEFAULT_TOLERANCES.get(np.dtype(dtype), (1e-5, 1e-6))[0]
-    if not abs(forward - reverse) <= rtol * size + 1e-300:
+    if not abs(forward - reverse) <= rtol * size + atol * float(np.sum(np.abs(v))):
         raise AssertionError(
             f"{setting.name}: the {what} and the reverse-mode derivative disagree: "
             f"<v, J t> = {forward!r} but <J^T v, t> = {reverse!r} (rtol={rtol:.1e})"

@@ -9,7 +9,10 @@ For each example hypothesis draws from the domain:
 * on an example with elements, the output is finite, and first (and, up to
   ``domain.order``, second) derivatives agree with finite differences
   (:func:`check_grads`); on a size-0 example only cotangent shapes and dtypes
-  are checked, since there is nothing to difference.
+  are checked, since there is nothing to difference;
+* forward mode (the JVP rule, or the route forward mode takes without one)
+  agrees with differences along a random tangent and with the VJP rule
+  (``<v, J t> == <J^T v, t>``), at first order.
 
 A failure raises :class:`PrimitiveCheckError` (an AssertionError) for the
 smallest example hypothesis can shrink to, naming the primitive, the check
@@ -29,6 +32,7 @@ import numpy as np
 
 from ..core.primitive import Primitive, primitives
 from ..core.tensor import Tensor
+from ..forward_mode import jvp
 from ..transforms import vjp
 from ._extra import hypothesis_is_missing, needs_hypothesis
 from .gradcheck import check_grads, error_text
@@ -61,7 +65,7 @@ class PrimitiveCheckError(AssertionError):
     """A primitive failed its property test.
 
     ``primitive`` (name), ``check`` (what failed: 'domain', 'forward',
-    'reference', 'dtype', 'mutation', 'gradient'), ``args`` and ``kwargs`` of
+    'reference', 'dtype', 'mutation', 'gradient', 'jvp'), ``args`` and ``kwargs`` of
     the (shrunk) failing example, and ``report`` (a :class:`PrimitiveReport`).
     """
 
@@ -229,8 +233,10 @@ def _check_example(prim, spec, example, order, report):
     values = [args[i] for i in diff]
     argnames = [_name(names, i) for i in diff]
     if out.size == 0 or any(v.size == 0 for v in values):
-        # Nothing to difference; the cotangents must still fit their inputs.
+        # Nothing to difference; the cotangents (and the output's tangent)
+        # must still fit.
         _check_cotangent_types(forward, values, out, argnames, fail)
+        _check_tangent_type(forward, values, out, fail)
         report.examples += 1
         return
     if not np.all(np.isfinite(out)):
@@ -292,7 +298,12 @@ def _check_outputs(prim, spec, args, kwargs, names, outs, reference, order, repo
 
 
 def _check_derivatives(prim, spec, forward, values, argnames, order, report, fail, prefix=""):
-    """check_grads on one example; a failure is reported as the 'gradient' check."""
+    """check_grads on one example; a failure is the 'gradient' or 'jvp' check.
+
+    Forward mode is checked at first order (the JVP rule, or its fallback,
+    against differences and against the VJP by the dot-product test): a
+    second-order forward check would only repeat other primitives' rules.
+    """
     try:
         worst = check_grads(
             forward,
@@ -302,9 +313,12 @@ def _check_derivatives(prim, spec, forward, values, argnames, order, report, fai
             atol=spec.domain.atol,
             name=prim.name,
             argnames=argnames,
+            modes=("rev", "fwd"),
+            fwd_order=1,
         )
     except AssertionError as error:
-        fail("gradient", prefix + str(error).removeprefix(f"{prim.name}: "))
+        message = str(error).removeprefix(f"{prim.name}: ")
+        fail("jvp" if "forward-mode" in message else "gradient", prefix + message)
     except Exception as error:
         fail("gradient", f"checking derivatives raised {error_text(error)}")
     report.examples += 1
@@ -366,6 +380,20 @@ def _check_cotangent_types(forward, values, out, argnames, fail):
                 f"the cotangent of input {label} has shape {ct.shape} and dtype {ct.dtype}; "
                 f"the input has shape {value.shape} and dtype {value.dtype}",
             )
+
+
+def _check_tangent_type(forward, values, out, fail):
+    try:
+        _, t_out = jvp(forward, tuple(values), tuple(np.zeros_like(v) for v in values))
+    except Exception as error:
+        fail("jvp", f"forward mode raised {error_text(error)}")
+    t_out = t_out._data if isinstance(t_out, Tensor) else np.asarray(t_out)
+    if t_out.shape != out.shape or t_out.dtype != out.dtype:
+        fail(
+            "jvp",
+            f"the output's tangent has shape {t_out.shape} and dtype {t_out.dtype}; "
+            f"the output has shape {out.shape} and dtype {out.dtype}",
+        )
 
 
 def _differentiable_positions(prim, args):
