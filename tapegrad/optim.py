@@ -80,6 +80,8 @@ def rmsprop(w, dw, config=None):
     ``cache = decay_rate * cache + (1 - decay_rate) * dw**2``;
     ``w - learning_rate * dw / (sqrt(cache) + epsilon)``.
     """
+    if w.dtype.kind == "c":
+        return _as_real_pairs(rmsprop, w, dw, config)
     config = _with_defaults(config, RMSPROP_DEFAULTS)
     cache = config.get("cache")
     if cache is None:
@@ -97,6 +99,8 @@ def adam(w, dw, config=None):
     ``t`` counts the steps taken (0 before the first); ``m`` and ``v`` are the
     moving averages of ``dw`` and ``dw**2``.
     """
+    if w.dtype.kind == "c":
+        return _as_real_pairs(adam, w, dw, config)
     config = _with_defaults(config, ADAM_DEFAULTS)
     m, v = config.get("m"), config.get("v")
     if m is None:
@@ -112,6 +116,14 @@ def adam(w, dw, config=None):
     next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
     config.update(t=t, m=m, v=v)
     return next_w, config
+
+
+def _as_real_pairs(rule, w, dw, config):
+    """``rule`` on a complex parameter seen as pairs of reals, as PyTorch's adaptive
+    optimizers do: dw * dw would mix the parts, while each part needs its own scale."""
+    real = np.finfo(w.dtype).dtype
+    next_w, config = rule(w.reshape(-1).view(real), dw.reshape(-1).view(real), config)
+    return next_w.view(w.dtype).reshape(w.shape), config
 
 
 def _parameter_leaves(params):
