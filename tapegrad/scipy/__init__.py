@@ -8,7 +8,11 @@
   other distributions' log densities, differentiable in the data and every
   parameter.
 * :mod:`tapegrad.scipy.linalg`: ``solve_triangular``, ``cholesky``,
-  ``cho_factor``/``cho_solve``, ``expm``, ``solve``.
+  ``cho_factor``/``cho_solve``, ``lu_factor``/``lu_solve``, ``solve`` (with
+  ``assume_a``), ``solve_sylvester``, ``expm``, ``sqrtm``, ``logm``.
+* :mod:`tapegrad.scipy.signal`: n-dimensional ``correlate`` and ``convolve``.
+* :mod:`tapegrad.scipy.integrate`: ``odeint``, differentiated by the adjoint
+  method.
 
 scipy is an optional extra (``pip install -e ".[scipy]"``): ``import
 tapegrad`` never imports it; this package does.
@@ -21,6 +25,6 @@ except ImportError as error:  # pragma: no cover - the test extra installs scipy
         "tapegrad.scipy needs scipy, an optional extra: pip install 'tapegrad[scipy]'"
     ) from error
 
-from . import linalg, special, stats
+from . import integrate, linalg, signal, special, stats
 
-__all__ = ["linalg", "special", "stats"]
+__all__ = ["integrate", "linalg", "signal", "special", "stats"]

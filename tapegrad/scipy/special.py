@@ -340,6 +340,12 @@ def _yv_vjp(g, ans, v, z):
     return None, g * (sc.yv(v - 1.0, z) - sc.yv(v + 1.0, z)) / 2.0
 
 
+# Rules derived for real arguments (no conjugate, real-only identities):
+# recording one on a complex input raises instead of giving a wrong gradient.
+for _real_rule in (gamma, erf, erfc, erfcx, ndtr, log_ndtr, xlogy, xlog1py, ive, jv, yv):
+    _real_rule.real_only = True
+
+
 # -- softmax and logsumexp (Python functions in scipy: call them from here) ------------------
 
 
