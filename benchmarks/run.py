@@ -37,6 +37,7 @@ if _ROOT not in sys.path:
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
@@ -57,9 +58,16 @@ from benchmarks.harness import (  # noqa: E402
     peer_versions,
     short_reason,
 )
-from benchmarks.workloads import deep_chain, many_small_params, mlp_step, tiny_chain  # noqa: E402
+from benchmarks.workloads import (  # noqa: E402
+    deep_chain,
+    many_small_params,
+    mlp_step,
+    tiny_chain,
+    transforms,
+)
 
 TAPEGRAD_ENGINES = ("tapegrad", "tapegrad (elementary)")
+COMPILED = "tapegrad compiled"  # tg.compile: traced once, replayed (issue 14)
 
 # (case name, engine, measure) -> the issue's target ratio to the numpy reference.
 TARGETS = {
@@ -72,6 +80,11 @@ TARGETS = {
     ("deep-chain", "tapegrad", "run"): 3.0,
     ("many-small-params", "tapegrad", "run"): 3.0,
     ("memory", "tapegrad", "run"): 1.1,
+    ("tiny-chain", COMPILED, "run"): 1.3,
+    ("deep-chain", COMPILED, "run"): 1.3,
+    ("many-small-params", COMPILED, "run"): 1.5,
+    ("mlp-step float64", COMPILED, "run"): 0.75,
+    ("mlp-step float32", COMPILED, "run"): 0.75,
 }
 
 
@@ -126,7 +139,7 @@ def run_case(case, args):
     fns, budgets = {}, {}
     for engine in grads:
         impl = case.impls[engine]
-        budget = None if engine in (REFERENCE, *TAPEGRAD_ENGINES) else args.budget
+        budget = None if engine in (REFERENCE, *TAPEGRAD_ENGINES, COMPILED) else args.budget
         fns[engine, "run"] = impl.run
         budgets[engine, "run"] = budget
         if impl.forward is not None:
@@ -192,6 +205,41 @@ def masking_off():
     finally:
         for prim, flag, value in saved:
             setattr(prim, flag, value)
+
+
+# -- transforms -------------------------------------------------------------------
+
+
+def measure_transforms(args):
+    """[(group, {key: Timing})] for the forward-mode, Jacobian and Hessian rows."""
+    results = []
+    for group in transforms.build(smoke=args.smoke):
+        timings = measure_interleaved(group.fns, repeats=args.repeats, warmup=args.warmup)
+        results.append((group, timings))
+        print(f"  {group.name:18s} timed", file=sys.stderr)
+    return results
+
+
+def transforms_table(results):
+    header = ["transform", "measure", "time", "vs baseline", "target", "status"]
+    rows = []
+    for group, timings in results:
+        base = timings[group.baseline].median
+        for key, timing in timings.items():
+            ratio = timing.median / base
+            target, status = "", ""
+            if group.target is not None and group.target[0] == key:
+                limit = group.target[1]
+                target = f"<= {limit}x {group.baseline}"
+                status = (
+                    "met" if ratio <= limit else f"NOT met ({(ratio / limit - 1) * 100:.0f}% over)"
+                )
+            label = f"{key} (baseline)" if key == group.baseline else key
+            time_text = format_time(timing.median, group.unit, group.n_ops)
+            rows.append([group.name, label, time_text, f"{ratio:.2f}x", target, status])
+        for key, note in group.notes.items():
+            rows.append([group.name, key, note, "", "", ""])
+    return markdown_table(header, rows)
 
 
 # -- memory ---------------------------------------------------------------------
@@ -311,7 +359,7 @@ def main_table(cases, all_results, peers_shown):
             measures = [("run", "forward+backward")]
         for measure_name, label in measures:
             reference = _ref_time(results, measure_name)
-            for engine in [e for e in TAPEGRAD_ENGINES if e in results]:
+            for engine in [e for e in (*TAPEGRAD_ENGINES, COMPILED) if e in results]:
                 entry = results[engine]
                 value = entry.get(measure_name)
                 ratio = None
@@ -338,6 +386,32 @@ def main_table(cases, all_results, peers_shown):
                     )
                 rows.append(row)
     return markdown_table(header, rows)
+
+
+def trace_time_lines(smoke):
+    """How long tg.compile's first call (the trace, itself an eager run) takes."""
+    import tapegrad as tg
+
+    lines = []
+    for n_ops in (40,) if smoke else (2000, 20_000):
+        x0 = np.random.default_rng(0).standard_normal(8)
+        loss = functools.partial(_chain_loss, tg=tg, n_ops=n_ops)
+        compiled = tg.compile(tg.grad(loss))
+        start = time.perf_counter()
+        compiled(x0)
+        traced = time.perf_counter() - start
+        start = time.perf_counter()
+        tg.grad(loss)(x0)
+        eager = time.perf_counter() - start
+        lines.append(
+            f"trace of a {n_ops:,}-op tiny-chain gradient (tg.compile's first call): "
+            f"{traced:.2f} s (one eager call: {eager:.3f} s)"
+        )
+    return "\n".join(lines)
+
+
+def _chain_loss(x, tg, n_ops):
+    return tg.sum(tiny_chain.chain(x, tg.tanh, n_ops))
 
 
 def memory_table(memory, peers_shown):
@@ -484,6 +558,9 @@ def parse_args(argv=None):
     parser.add_argument("--only", default=None, help="comma-separated workload names")
     parser.add_argument("--no-guards", action="store_true", help="skip the guard-cost table")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory row")
+    parser.add_argument(
+        "--no-transforms", action="store_true", help="skip the jvp/jacobian/hessian table"
+    )
     parser.add_argument("--json", default=None, help="also write raw medians to this file")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--dtype", default="float64", help=argparse.SUPPRESS)
@@ -521,6 +598,10 @@ def main(argv=None):
     if wants_memory:
         memory = measure_memory([REFERENCE, *TAPEGRAD_ENGINES, *peers_shown], args)
 
+    transform_results = None
+    if not args.no_transforms and (args.only is None or "transforms" in args.only):
+        transform_results = measure_transforms(args)
+
     guards = None
     if not args.no_guards:
         # Only workloads with array constants have a copy guard to switch off.
@@ -537,9 +618,14 @@ def main(argv=None):
     print("\n".join(environment_lines(args)))
     print()
     print(main_table(cases, all_results, peers_shown))
+    print()
+    print(trace_time_lines(args.smoke))
     if memory is not None:
         print()
         print(memory_table(memory, [p for p in peers_shown if p in memory]))
+    if transform_results is not None:
+        print("\n### Transforms: forward mode, Jacobians, Hessians\n")
+        print(transforms_table(transform_results))
     if guards is not None:
         print("\n### What the guards cost (tapegrad forward+backward)\n")
         print(guard_table(cases, guards))

@@ -35,6 +35,7 @@ def build(n_ops=20_000, peers=None):
     case = Case("deep-chain", unit="us/op", n_ops=n_ops, rtol=1e-9, atol=1e-12)
     case.impls["numpy"] = _numpy(x0, w0, n_ops)
     case.impls["tapegrad"] = try_build(_tapegrad, x0, w0, n_ops)
+    case.impls["tapegrad compiled"] = try_build(_tapegrad_compiled, x0, w0, n_ops)
     for engine, builder in PEER_BUILDERS.items():
         if peers is not None and engine not in peers:
             continue
@@ -73,6 +74,18 @@ def _tapegrad(x0, w0, n_ops):
         w = tg.Tensor(w0, requires_grad=True)
         chain(x, w, tg.tanh, n_ops).backward()
         return {"x": x.grad, "w": w.grad}
+
+    return Impl(run=run)
+
+
+def _tapegrad_compiled(x0, w0, n_ops):
+    import tapegrad as tg
+
+    step = tg.compile(tg.grad(lambda x, w: chain(x, w, tg.tanh, n_ops), argnums=(0, 1)))
+
+    def run():
+        gx, gw = step(x0, w0)
+        return {"x": gx, "w": gw}
 
     return Impl(run=run)
 

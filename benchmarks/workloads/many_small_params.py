@@ -28,6 +28,7 @@ def build(n_params=1000, size=3, seed=0, readonly_constants=False, peers=None):
     case = Case("many-small-params", unit="ms", n_ops=4 * n_params, rtol=1e-12, atol=1e-14)
     case.impls["numpy"] = _numpy(p0, c0)
     case.impls["tapegrad"] = try_build(_tapegrad, p0, c0)
+    case.impls["tapegrad compiled"] = try_build(_tapegrad_compiled, p0, c0)
     for engine, builder in PEER_BUILDERS.items():
         if peers is not None and engine not in peers:
             continue
@@ -65,6 +66,23 @@ def _tapegrad(p0, c0):
             total = total + tg.sum(tg.tanh(p) * c)
         total.backward()
         return _by_name([p.grad for p in params])
+
+    return Impl(run=run)
+
+
+def _tapegrad_compiled(p0, c0):
+    import tapegrad as tg
+
+    def loss(params):
+        total = 0.0
+        for p, c in zip(params, c0):
+            total = total + tg.sum(tg.tanh(p) * c)
+        return total
+
+    step = tg.compile(tg.grad(loss))
+
+    def run():
+        return _by_name(step(p0))
 
     return Impl(run=run)
 

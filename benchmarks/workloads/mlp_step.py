@@ -87,6 +87,7 @@ def build(dtype=np.float64, size="full", readonly_inputs=False, peers=None):
     problem = (X, y, params, n_hidden, layers)
     case.impls["numpy"] = try_build(_numpy, *problem)
     case.impls["tapegrad"] = try_build(_tapegrad_fused, *problem, functional)
+    case.impls["tapegrad compiled"] = try_build(_tapegrad_compiled, *problem, functional)
     case.impls["tapegrad (elementary)"] = try_build(_tapegrad_elementary, *problem)
     for engine, builder in PEER_BUILDERS.items():
         if peers is not None and engine not in peers:
@@ -163,6 +164,30 @@ def _tapegrad_fused(X, y, params, n_hidden, layers, functional):
         scores = F.affine(h, leaves[f"W{last}"], leaves[f"b{last}"])
         F.softmax_loss(scores, y).backward()
         return {name: leaf.grad for name, leaf in leaves.items()}
+
+    return Impl(run=run)
+
+
+def _tapegrad_compiled(X, y, params, n_hidden, layers, functional):
+    import tapegrad as tg
+
+    F = functional
+    bn_params = [{"mode": "train"} for _ in range(n_hidden)]
+
+    def loss(p, X, y):
+        h = X
+        for i in range(1, n_hidden + 1):
+            h = F.affine(h, p[f"W{i}"], p[f"b{i}"])
+            h = F.batchnorm(h, p[f"gamma{i}"], p[f"beta{i}"], bn_params[i - 1])
+            h = F.relu(h)
+            h = F.dropout(h, dropout_param(i))
+        last = n_hidden + 1
+        return F.softmax_loss(F.affine(h, p[f"W{last}"], p[f"b{last}"]), y)
+
+    step = tg.compile(tg.grad(loss))
+
+    def run():
+        return step(params, X, y)
 
     return Impl(run=run)
 

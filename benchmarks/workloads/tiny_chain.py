@@ -34,6 +34,7 @@ def build(n_ops=2000, size=8, seed=0, peers=None):
     case = Case("tiny-chain", unit="us/op", n_ops=n_ops, rtol=1e-9, atol=1e-12)
     case.impls["numpy"] = _numpy(x0, n_ops)
     case.impls["tapegrad"] = try_build(_tapegrad, x0, n_ops)
+    case.impls["tapegrad compiled"] = try_build(_tapegrad_compiled, x0, n_ops)
     for engine, builder in PEER_BUILDERS.items():
         if peers is not None and engine not in peers:
             continue
@@ -78,6 +79,24 @@ def _tapegrad(x0, n_ops):
         x = tg.Tensor(x0, requires_grad=True)
         tg.sum(chain(x, tg.tanh, n_ops)).backward()
         return {"x": x.grad}
+
+    return Impl(run=run, forward=forward)
+
+
+def _tapegrad_compiled(x0, n_ops):
+    import tapegrad as tg
+
+    def loss(x):
+        return tg.sum(chain(x, tg.tanh, n_ops))
+
+    step = tg.compile(tg.grad(loss))
+    forward_only = tg.compile(loss)
+
+    def forward():
+        return forward_only(x0)
+
+    def run():
+        return {"x": step(x0)}
 
     return Impl(run=run, forward=forward)
 

@@ -85,42 +85,52 @@ class FullyConnectedNet:
         """The parameter Tensors (to hand to an optimizer)."""
         return list(self.params.values())
 
-    def scores(self, X, mode="test"):
-        """Class scores (N, C) as a Tensor; ``mode`` is 'train' or 'test'."""
+    def scores(self, X, mode="test", params=None):
+        """Class scores (N, C) as a Tensor; ``mode`` is 'train' or 'test'.
+
+        ``params`` (name -> array or Tensor) replaces ``self.params``: the
+        functional form that ``tg.value_and_grad`` and ``tg.compile`` take.
+        """
         if mode not in ("train", "test"):
             raise ValueError(
                 f"FullyConnectedNet.scores: mode must be 'train' or 'test', got {mode!r}"
             )
-        X = np.asarray(X, dtype=self.dtype)
-        p = self.params
-        out = X
+        if isinstance(X, Tensor):  # (inside tg.compile, the batch is a Tensor)
+            out = X if X.dtype == self.dtype else X.astype(self.dtype)
+        else:
+            out = np.asarray(X, dtype=self.dtype)
+        p = self.params if params is None else params
         for i in range(1, self.num_layers):
             out = functional.affine(out, p[f"W{i}"], p[f"b{i}"])
             if self.normalization == "batchnorm":
                 bn_param = self.bn_params[i - 1]
                 bn_param["mode"] = mode
-                out = functional.batchnorm(out, p[f"gamma{i}"], p[f"beta{i}"], bn_param)
+                out = functional.batchnorm(out, p[f"gamma{i}"], p[f"beta{i}"], bn_param, mode=mode)
             out = functional.relu(out)
             if self.use_dropout:
                 dropout_param = {**self.dropout_param, "mode": mode}
                 if mode == "train":
-                    dropout_param["seed"] = int(self._rng.integers(2**63))
+                    # The dropout forward draws its seed from the model's generator
+                    # (so compiled steps draw fresh masks, in the same order).
+                    dropout_param["rng"] = self._rng
                 out = functional.dropout(out, dropout_param)
         L = self.num_layers
         return functional.affine(out, p[f"W{L}"], p[f"b{L}"])
 
-    def loss(self, X, y=None):
+    def loss(self, X, y=None, params=None):
         """Scores (an ndarray, test mode) when ``y`` is None; else the loss Tensor (train mode).
 
         The loss is the mean softmax cross entropy plus the L2 penalty.
+        ``params`` replaces ``self.params`` (see :meth:`scores`).
         """
         if y is None:
             with no_grad():
-                return np.asarray(self.scores(X, mode="test"))
-        loss = functional.softmax_loss(self.scores(X, mode="train"), y)
+                return np.asarray(self.scores(X, mode="test", params=params))
+        loss = functional.softmax_loss(self.scores(X, mode="train", params=params), y)
         if self.reg:
+            p = self.params if params is None else params
             for i in range(1, self.num_layers + 1):
-                W = self.params[f"W{i}"]
+                W = p[f"W{i}"]
                 loss = loss + 0.5 * self.reg * np.sum(W * W)
         return loss
 
