@@ -49,7 +49,8 @@ PAGES = {
     "ops_shape_index.md": ("shape", "index"),
     "ops_linalg.md": ("linalg", "spectral", "decompositions"),
     "ops_stats_signal.md": ("construct", "stats", "signal"),
-    "ops_scipy.md": ("scipy.special", "scipy.linalg"),
+    "ops_scipy.md": ("scipy.special", "scipy.linalg", "scipy.signal", "scipy.integrate"),
+    "ops_fft.md": ("fft",),
 }
 # Regions that are not a family's op table: region name -> (page, builder name).
 EXTRA_REGIONS = {
@@ -63,9 +64,12 @@ EXTRA_REGIONS = {
 NAMESPACES = {
     "tapegrad": "tg.",
     "tapegrad.linalg": "tg.linalg.",
+    "tapegrad.fft": "tg.fft.",
     "tapegrad.nn.functional": "tg.nn.functional.",
     "tapegrad.scipy.special": "tsp.special.",
     "tapegrad.scipy.linalg": "tsp.linalg.",
+    "tapegrad.scipy.signal": "tsp.signal.",
+    "tapegrad.scipy.integrate": "tsp.integrate.",
 }
 # numpy namespaces searched for every name (aliases included) of a numpy callable.
 NUMPY_NAMESPACES = {

@@ -11,7 +11,8 @@ from . import ops
 from .tensor import Tensor, tensor  # binds the operators and methods to the ops
 
 # isort: split
-from . import extend, linalg, nn, optim
+from . import extend, fft, linalg, nn, optim
+from .compile import CompileError, compile  # noqa: A004  (tg.compile)
 from .core.tape import detect_anomaly, enable_grad, is_grad_enabled, no_grad, trace_origins
 from .debug import graph
 from .extend import Domain, Primitive, implements, nondifferentiable, primitive, primitives
@@ -36,6 +37,7 @@ def __getattr__(name):
 
 __all__ = [
     "extend",
+    "fft",
     "linalg",
     "nn",
     "optim",
@@ -53,6 +55,8 @@ __all__ = [
     "hvp",
     "stop_gradient",
     "checkpoint",
+    "compile",
+    "CompileError",
     "tree_flatten",
     "tree_unflatten",
     "tree_map",

@@ -245,6 +245,8 @@ Tensor.T = property(lambda self: _mark_view(np.transpose(self)), doc="Same as ``
 Tensor.mT = property(
     lambda self: _mark_view(np.swapaxes(self, -1, -2)), doc="The last two axes swapped."
 )
+Tensor.real = property(lambda self: ops.real(self), doc="Same as ``np.real``; recorded.")
+Tensor.imag = property(lambda self: ops.imag(self), doc="Same as ``np.imag``; recorded.")
 Tensor.reshape = reshape
 Tensor.transpose = transpose
 Tensor.flatten = flatten

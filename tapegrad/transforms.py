@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .core import tracing
 from .core.backward import run_backward
 from .core.primitive import primitive
 from .core.tape import enable_grad, grad_mode
@@ -32,6 +33,10 @@ from .domain import Domain
 from .tree import path_text, tree_flatten, tree_flatten_with_path, tree_map, tree_unflatten
 
 __all__ = ["grad", "stop_gradient", "value_and_grad", "vjp"]
+
+
+def _item(array):
+    return array.item()
 
 
 @primitive(numpy=np.copy, domain=Domain(("real",)), elementwise=True, zero_preserving=True)
@@ -122,10 +127,11 @@ def trace(fun, args, kwargs, argnums, fname):
                     start = identity(leaf)
             else:
                 array = as_array(leaf)
-                if array.dtype.kind != "f":
+                if array.dtype.kind not in "fc":
                     raise TypeError(
                         f"{fname}: argument {n}{_leaf_path(args[n], k)} has dtype "
-                        f"{array.dtype}; only floating point arguments can be differentiated "
+                        f"{array.dtype}; only floating point and complex arguments can be "
+                        "differentiated "
                         "(convert with .astype(float), or pass it by keyword to leave it out)"
                     )
                 start = Tensor(array, requires_grad=True)
@@ -193,10 +199,10 @@ def conform(value, like, what, fname):
         raise ValueError(f"{fname}: {what} has shape {data.shape}, expected {like.shape}")
     if data.dtype.kind not in "fiub" and like.dtype.kind == "f":
         raise TypeError(
-            f"{fname}: {what} has dtype {data.dtype} for a real output; its imaginary part "
-            "would be dropped (complex differentiation is not supported yet)"
+            f"{fname}: {what} has dtype {data.dtype} for a real output of dtype {like.dtype}; "
+            "a real output's cotangent is real (its imaginary part would be dropped)"
         )
-    if not isinstance(value, Tensor) and value.dtype != like.dtype and like.dtype.kind == "f":
+    if not isinstance(value, Tensor) and value.dtype != like.dtype and like.dtype.kind in "fc":
         value = value.astype(like.dtype)
     return value
 
@@ -257,6 +263,12 @@ def _scalar(out, fname, has_aux):
                 f"{type(out).__name__}{hint}"
             )
         raise TypeError(_off_tape_message(fname, "output", out))
+    if out._data.dtype.kind == "c":
+        raise TypeError(
+            f"{fname}: the function returns a complex value (dtype {out._data.dtype}); a "
+            "gradient needs a real scalar. Return tg.abs(z) ** 2, tg.real(z) or similar, or "
+            "use tg.vjp with a complex cotangent"
+        )
     if out._data.size != 1:
         raise ValueError(
             f"{fname}: the function must return a scalar (one element), got shape "
@@ -279,7 +291,8 @@ def _value_and_grad(fun, argnums, has_aux, fname, args, kwargs):
     if traced.nested or is_duck_array(data):  # (a Dask value stays lazy)
         value = out if traced.nested else data
     else:
-        value = data.item() if data.ndim == 0 else data
+        # (logged under tg.compile, where the float is a value of the program)
+        value = tracing.call(_item, data) if data.ndim == 0 else data
     if has_aux:
         value = (value, plain(aux, traced.nested))
     return value, g

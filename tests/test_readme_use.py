@@ -24,7 +24,8 @@ def run(code):
 
 
 def test_use_examples_print_what_the_comments_say():
-    first, second = use_blocks()
+    first, second, compiled = use_blocks()
+    assert run(compiled).strip() == "(3, 2) True 1"
     lines = run(first).splitlines()
     assert lines[0] == "(3, 4) (4, 2)"
     assert lines[2] == "12.0"

@@ -21,6 +21,7 @@ import threading
 
 import numpy as np
 
+from . import tracing
 from .tape import AnomalyNode, NodeClassSwitch, OutputNode, RetainGrad, add_note, grad_mode
 from .tensor import Tensor, is_duck_array, new_tensor, to_array
 
@@ -50,6 +51,11 @@ def run_backward(roots, cotangents, *, targets=None, retain_graph=False, create_
     ``.grad``. ``create_graph`` records the backward pass itself (rules see
     Tensors), which implies keeping the graph.
     """
+    if tracing._threads_tracing and tracing.state.tracer is not None:
+        # tg.compile: the same walk, written down as a program (tracing.py).
+        return tracing.traced_backward(
+            tracing.state.tracer, roots, cotangents, targets, create_graph
+        )
     nodes, relevant, stops = _reachable(roots, targets)
     pending = {}
     for root, cotangent in zip(roots, cotangents):
@@ -248,7 +254,7 @@ def _call_rule_on_tensors(node, g):
     if type(ans) is tuple:
         # Fresh output nodes route a second-order cotangent to the same slots.
         ans = tuple(
-            new_tensor(a, OutputNode(node, i, a) if a.dtype.kind == "f" else None)
+            new_tensor(a, OutputNode(node, i, a) if a.dtype.kind in "fc" else None)
             for i, a in enumerate(ans)
         )
         g = tuple(None if c is None else _as_tensor(c) for c in g)
@@ -276,11 +282,12 @@ def fit_cotangent(prim, ct, g, value):
         if type(ct) is not ndarray:
             ct = to_array(ct)  # 0-d ufunc results are numpy scalars
         data = ct
-    if data.dtype.kind != "f":
+    kind = data.dtype.kind
+    if kind != "f" and kind != "c":
         raise TypeError(
             f"the VJP rule of {prim.name!r} returned a cotangent of dtype {data.dtype} "
-            f"for an input of dtype {np.result_type(value)}; cotangents must be real "
-            "floating point"
+            f"for an input of dtype {np.result_type(value)}; cotangents must be floating "
+            "point or complex"
         )
     # (A lazy Dask array always takes the lazy where: probing would compute it.)
     if prim.probes_nan and data.shape == np.shape(g) and (is_duck_array(data) or has_nan(data)):
@@ -293,9 +300,15 @@ def fit_cotangent(prim, ct, g, value):
     if data.shape != shape:
         ct = _unbroadcast(ct, data.shape, shape, prim.name)
     dtype = value.dtype if hasattr(value, "dtype") else np.result_type(value)
-    if dtype.kind != "f":
+    if dtype.kind != "f" and dtype.kind != "c":
         dtype = np.dtype(np.float64)
-    if data.dtype != dtype:
+    if kind == "c" and dtype.kind == "f":
+        # The convention (docs/conventions.md): z.grad = dL/dRe(z) + 1j dL/dIm(z),
+        # so a real input, which has no imaginary direction, gets the real part.
+        ct = np.real(ct)
+        if type(ct) is not ndarray and type(ct) is not Tensor:
+            ct = to_array(ct)
+    if ct.dtype != dtype:
         ct = ct.astype(dtype)
     return ct
 

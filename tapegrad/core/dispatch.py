@@ -13,8 +13,19 @@ import sys
 
 import numpy as np
 
+from . import tracing
 from .primitive import NUMPY_HANDLERS, NUMPY_NONDIFFERENTIABLE
 from .tensor import Tensor
+
+
+def _plain_call(func, args, kwargs):
+    """``func`` on the Tensors' arrays; logged (results stay Tensors) under tg.compile."""
+    args = _unwrap(args)
+    kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
+    tracer = tracing.current()
+    if tracer is None:
+        return func(*args, **kwargs)
+    return tracing.wrap_plain(tracer.call(func, *args, **kwargs))
 
 
 def _unwrap(x):
@@ -66,7 +77,7 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         if handler is not None:
             return handler(*inputs, **kwargs)
         if ufunc in NUMPY_NONDIFFERENTIABLE or not any(_needs_grad(x) for x in inputs):
-            return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
+            return _plain_call(ufunc, inputs, kwargs)
         raise TypeError(_how_to_register(f"{ufunc_name(ufunc)}"))
     handler = NUMPY_HANDLERS.get(getattr(ufunc, method))
     if handler is not None:
@@ -77,7 +88,7 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
             f"tapegrad rule; use the matching function instead (e.g. np.sum for "
             "np.add.reduce), or call it on x.detach()"
         )
-    return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
+    return _plain_call(getattr(ufunc, method), inputs, kwargs)
 
 
 # numpy functions that write into their first argument: never into a Tensor.
@@ -112,8 +123,7 @@ def dispatch_function(func, args, kwargs):
         return handler(*args, **kwargs)
     name = f"{func.__module__}.{func.__name__}".replace("numpy.", "np.")
     if func in NUMPY_NONDIFFERENTIABLE or not (_needs_grad(args) or _needs_grad_in(kwargs)):
-        kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
-        return func(*_unwrap(args), **kwargs)
+        return _plain_call(func, args, kwargs)
     raise TypeError(_how_to_register(name))
 
 

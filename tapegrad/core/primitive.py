@@ -14,8 +14,10 @@ The rule contract:
   ``needs_grad=(bool, ...)``, one per input, and may return None for inputs
   that need no gradient (the constant operand of a matmul).
 - ``jvp(tangents, ans, *inputs, **options) -> output tangent`` (forward mode;
-  ``tangents`` has one entry per input, None for a zero tangent). Optional:
-  a primitive without one gets the transpose of its VJP.
+  ``tangents`` has one entry per input, None for a zero tangent; a tuple of
+  tangents for several outputs). Optional: a ``linear`` primitive is its own
+  JVP, an ``elementwise`` one uses its VJP rule on the tangent, and any
+  other gets the transpose of its VJP (``forward_mode.py``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Primitive:
         zero_preserving=False,
         residuals=False,
         numpy=None,
+        linear=False,
+        real_only=False,
     ):
         self.fun = fun
         self.n_inputs, self.option_names = _split_signature(fun)
@@ -62,14 +66,21 @@ class Primitive:
         # g; where: a selection of g).
         self.probes_nan = elementwise and not zero_preserving
         self.residuals = residuals
+        # A rule derived for real inputs only: recording it on complex inputs
+        # raises (recorder.finish) instead of giving a wrong gradient.
+        self.real_only = real_only
         self.numpy = numpy
+        # Linear in all its differentiable inputs jointly (reshape, sum, add):
+        # forward mode applies the forward itself to the tangents.
+        self.linear = linear
         # Only numpy's and our own forwards may see the saved arrays writeable:
         # a user's forward gets read-only views, so it cannot change the tape.
         module = getattr(fun, "__module__", None) or ""
         self.trusted = module.startswith(("tapegrad.", "numpy")) or isinstance(fun, _ufunc)
         # The operators' fast paths (recorder.make_unary/make_binary) skip the
-        # general bookkeeping: only for plain forwards of our own.
-        self.fast = self.trusted and not nondiff and not residuals
+        # general bookkeeping: only for plain forwards of our own. (A real_only
+        # rule may have a real result from a complex input: record() checks.)
+        self.fast = self.trusted and not nondiff and not residuals and not real_only
         # help(tg.tanh) shows the forward's own doc and signature.
         self.__doc__ = fun.__doc__
         self.__wrapped__ = fun
@@ -110,6 +121,11 @@ class Primitive:
         self.jvp = rule
         return rule
 
+    def deflinear(self):
+        """Declare the forward linear in its differentiable inputs: it is its own JVP."""
+        self.linear = True
+        return self
+
 
 _ufunc = type(__import__("numpy").add)
 
@@ -145,7 +161,10 @@ def primitive(fun=None, **options):
     it returns g or a selection of g), ``residuals`` (``fun`` returns ``(ans,
     residuals)`` and the rule gets ``residuals=``: None when it must rebuild
     them from Tensor inputs under ``create_graph``), ``numpy`` (numpy
-    callables that dispatch here when given Tensors), ``name``.
+    callables that dispatch here when given Tensors), ``linear`` (linear in
+    all its differentiable inputs jointly, so forward mode applies ``fun``
+    to the tangents), ``real_only`` (the rule is derived for real inputs:
+    recording it on a complex input raises), ``name``.
 
     ``fun`` may return a tuple of arrays: the primitive then has several
     outputs, and its rule gets one cotangent per output.

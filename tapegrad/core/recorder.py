@@ -12,8 +12,9 @@ case inline and hand everything else to the same post-forward policy
   after the forward, which may update them): the caller may change them
   later, and a rule may read them in backward.
 - A forward that is not tapegrad's or numpy's sees read-only views.
-- An integer or bool result is a constant (rounding has no gradient); a
-  complex or object result that would need a gradient raises.
+- An integer or bool result is a constant (rounding has no gradient); an
+  object result that would need a gradient raises. Complex results are
+  recorded like real ones (the operators' fast paths send them here).
 - A forward that returns a tuple has several outputs: one Tensor each.
 - A result that views caller memory is copied, so no Tensor shares memory
   with an array the caller can write.
@@ -23,9 +24,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import tracing
 from .tape import Node, OutputNode, add_note, grad_mode
 from .tensor import Tensor, is_duck_array, new_tensor, to_array
 
+# How many threads are tracing for tg.compile (tracing.py keeps it): the fast
+# paths read this one global and go through `record`, which logs, when set.
+TRACING = 0
 _NO_OPTIONS: dict = {}  # shared by every node recorded without options; never mutated
 ndarray = np.ndarray
 generic = np.generic
@@ -38,6 +43,7 @@ def record(prim, args, kwargs):
     if n_inputs is not None and len(args) > n_inputs:
         args, kwargs = _options_by_name(prim, args, kwargs)
     recording = grad_mode.enabled
+    given_kwargs = kwargs
     if kwargs:
         kwargs = _unwrap_options(prim, kwargs, recording)
     values = list(args)
@@ -84,7 +90,10 @@ def record(prim, args, kwargs):
         values = [dict(v) if type(v) is dict else v for v in values]
     if lazy and (type(ans) is ndarray or isinstance(ans, (tuple, list))):
         _check_stayed_lazy(prim, ans)
-    return finish(prim, ans, parents, values, kwargs, recording, caller_memory)
+    result = finish(prim, ans, parents, values, kwargs, recording, caller_memory)
+    if TRACING and tracing.state.tracer is not None:
+        tracing.forward(tracing.state.tracer, prim, args, given_kwargs, values, kwargs, result)
+    return result
 
 
 def _check_stayed_lazy(prim, ans):
@@ -126,6 +135,8 @@ def _name_in(error, prim, values):
 def finish(prim, ans, parents, values, kwargs, recording, caller_memory):
     """The post-forward policy (module docstring): Tensors for ``ans``, a node if needed."""
     residuals = None
+    if recording and prim.real_only:
+        _refuse_complex(prim, values, parents)
     if prim.residuals:
         ans, residuals = ans
     if isinstance(ans, (tuple, list)):
@@ -134,7 +145,7 @@ def finish(prim, ans, parents, values, kwargs, recording, caller_memory):
         ans = to_array(ans)
     if recording:
         kind = ans.dtype.kind
-        if kind == "f":
+        if kind == "f" or kind == "c":
             if prim.vjp is None:
                 _missing_rule(prim)
             node = Node(prim, tuple(parents), tuple(values), kwargs or _NO_OPTIONS, ans, residuals)
@@ -160,7 +171,7 @@ def _finish_outputs(prim, outputs, parents, values, kwargs, residuals, recording
         results = []
         for index, a in enumerate(arrays):
             kind = a.dtype.kind
-            if kind == "f":
+            if kind == "f" or kind == "c":
                 results.append(new_tensor(a, OutputNode(node, index, a)))
             elif kind in "iub":
                 results.append(new_tensor(a, None))
@@ -183,7 +194,7 @@ def make_unary(prim):
 
     def unary(x):
         """``prim(x)`` for a Tensor ``x`` and no options (``tg.tanh(x)``, ``-x``)."""
-        if type(x) is not Tensor:
+        if type(x) is not Tensor or TRACING:
             return record(prim, (x,), _NO_OPTIONS)
         data = x._data
         try:
@@ -222,6 +233,8 @@ def make_binary(prim):
     def binary(x, y):
         """``prim(x, y)`` for Tensor, ndarray or Python-number operands (``x * 2.0``)."""
         tx, ty = type(x), type(y)
+        if TRACING:
+            return record(prim, (x, y), _NO_OPTIONS)
         if tx is Tensor:
             x_value, x_node = x._data, x._node
         elif tx is float or tx is int or tx is ndarray:
@@ -331,6 +344,17 @@ def _dtype_name(value):
     return str(value.dtype) if hasattr(value, "dtype") else type(value).__name__
 
 
+def _refuse_complex(prim, values, parents):
+    for position, (value, parent) in enumerate(zip(values, parents)):
+        if parent is not None and getattr(getattr(value, "dtype", None), "kind", "") == "c":
+            raise NotImplementedError(
+                f"the gradient of {prim.name!r} for a complex input (input {position}, "
+                f"dtype {value.dtype}, shape {np.shape(value)}) is not implemented: its "
+                "rule is derived for real inputs. Work on the real and imaginary parts, "
+                "or detach the input"
+            )
+
+
 def _missing_rule(prim):
     raise NotImplementedError(
         f"primitive {prim.name!r} has no VJP rule: register one with "
@@ -341,6 +365,7 @@ def _missing_rule(prim):
 def _unsupported_result(prim, ans):
     raise TypeError(
         f"primitive {prim.name!r} returned a result of dtype {ans.dtype} from inputs "
-        "that require grad; tapegrad differentiates real floating point results only. "
-        "Take the real part or the absolute value inside the forward, or detach the inputs"
+        "that require grad; tapegrad differentiates floating point and complex results "
+        "only. Convert the result to a float or complex dtype inside the forward, or "
+        "detach the inputs"
     )

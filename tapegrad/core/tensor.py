@@ -14,12 +14,14 @@ numpy protocols are bound in ``tapegrad/tensor.py``, next to the ops they call.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from . import tracing
 from .tape import LeafNode, RetainGrad, depends_on_traced_inputs, grad_mode
 
 
@@ -33,7 +35,7 @@ def _lock(array):
 
 
 def _conversion_refused(tensor):
-    return (
+    return _scipy_twin() + (
         f"np.asarray / np.array of a Tensor that requires grad (shape {tensor.shape}, "
         f"dtype {tensor.dtype}) would silently drop its gradient: the value would leave "
         "the tape. Say what you mean: "
@@ -42,6 +44,18 @@ def _conversion_refused(tensor):
         "instead of np.array([t1, t2]), or a tapegrad function (tg.*, or "
         "@tg.primitive for your own) where the gradient should flow"
     )
+
+
+def _scipy_twin():
+    """``call tapegrad.scipy.x instead ...`` when a scipy function is refusing a Tensor."""
+    if "scipy" not in sys.modules:
+        return ""
+    try:
+        from ..scipy._replacements import replacement
+    except ImportError:  # scipy is an optional extra
+        return ""
+    twin = replacement(sys._getframe(3))  # the frame outside __array__
+    return f"call {twin} instead: it records the gradient. " if twin else ""
 
 
 def _restore(data, requires_grad, grad):
@@ -143,6 +157,9 @@ class Tensor:
                     "a.compressed(), or weight by ~a.mask explicitly"
                 )
             array = _private_array(data, dtype)
+        if tracing._threads_tracing and tracing.state.tracer is not None:
+            # tg.compile: the copy is made again at each replay, from the current values.
+            tracing.state.tracer.log(_private_array, (data, dtype), {}, array)
         self._data = array
         self._node = None
         self.grad = None
@@ -158,6 +175,8 @@ class Tensor:
     @property
     def data(self) -> np.ndarray:
         """The values, as a read-only ndarray. Assign a new array to replace them."""
+        if tracing._threads_tracing:
+            tracing.refuse_escape(self, ".data")
         return _lock(self._data)
 
     @data.setter
@@ -193,9 +212,9 @@ class Tensor:
             return
         if self._node is not None:
             return
-        if self._data.dtype.kind != "f":
+        if self._data.dtype.kind not in "fc":
             raise TypeError(
-                f"only floating point tensors can require grad; this tensor has "
+                f"only floating point and complex tensors can require grad; this tensor has "
                 f"dtype {self._data.dtype}. Convert it first, e.g. "
                 "tg.tensor(x, dtype=np.float64, requires_grad=True)"
             )
@@ -237,6 +256,8 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The values as a read-only ndarray (no copy)."""
+        if tracing._threads_tracing:
+            tracing.refuse_escape(self, ".numpy()")
         return _lock(self._data)
 
     def tolist(self) -> list | float | int | bool:
@@ -248,6 +269,8 @@ class Tensor:
         # Inside tg.grad and friends, a Python number made from a value that
         # depends on the arguments cuts the graph: the gradient would miss it.
         # (Outside transforms this is allowed: logging a loss is normal.)
+        if tracing._threads_tracing:
+            tracing.refuse_escape(self, what)
         node = self._node
         if grad_mode.traced_inputs and node is not None and depends_on_traced_inputs(node):
             raise TypeError(
@@ -272,6 +295,8 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         if self._node is not None and grad_mode.enabled:
             raise TypeError(_conversion_refused(self))
+        if tracing._threads_tracing:
+            tracing.refuse_escape(self, "np.asarray()")
         if copy:
             return self._data.astype(dtype or self._data.dtype, copy=True)
         array = _lock(self._data)
@@ -393,6 +418,12 @@ class Tensor:
                     f"shape {self._data.shape}; pass the cotangent (e.g. "
                     "np.ones_like(out)), or reduce the output to a scalar first"
                 )
+            if self._data.dtype.kind == "c":
+                raise TypeError(
+                    f"backward() of a complex output (dtype {self._data.dtype}): a gradient "
+                    "needs a real scalar loss. Reduce to one, e.g. tg.sum(tg.abs(z) ** 2) or "
+                    "tg.real(z), or pass the cotangent as backward(gradient=...)"
+                )
             cotangent = np.ones_like(self._data)
         else:
             cotangent = grad if isinstance(grad, Tensor) else as_array(grad)
@@ -401,8 +432,13 @@ class Tensor:
                     f"backward(): grad has shape {cotangent.shape}, the output has "
                     f"shape {self._data.shape}"
                 )
-            if cotangent.dtype.kind != "f":
-                raise TypeError(f"backward(): grad must be floating point, got {cotangent.dtype}")
+            if cotangent.dtype.kind not in "fc" or (
+                cotangent.dtype.kind == "c" and self._data.dtype.kind == "f"
+            ):
+                raise TypeError(
+                    f"backward(): grad must be floating point (complex for a complex output), "
+                    f"got {cotangent.dtype} for an output of dtype {self._data.dtype}"
+                )
             if not isinstance(cotangent, Tensor):
                 cotangent = cotangent.astype(self._data.dtype, copy=False)
         from .backward import run_backward  # backward.py imports this module

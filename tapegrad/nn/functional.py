@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import tracing
 from ..core.primitive import primitive
 from ..domain import Domain
 from ..ops.samples import nn as samples
@@ -41,7 +42,7 @@ __all__ = [
 # -- affine and relu: the cache is just the inputs --------------------------------
 
 
-@primitive(domain=Domain(sample=samples.affine))
+@primitive(domain=Domain(sample=samples.affine), real_only=True)
 def affine(x, w, b):
     """Fully connected layer: ``x.reshape(N, D) @ w + b`` (see ``layers.affine_forward``)."""
     layers.check_affine("affine", x, w, b)
@@ -53,7 +54,24 @@ def _affine_vjp(g, ans, x, w, b, needs_grad):
     return layers.affine_backward(g, (x, w, b), need_dx=needs_grad[0])
 
 
-@primitive(domain=Domain(("kinkfree",), reference=samples.relu_reference), elementwise=True)
+@affine.defjvp
+def _affine_jvp(tangents, ans, x, w, b):
+    tx, tw, tb = tangents
+    rows = np.shape(x)[0]
+    t = None if tx is None else np.reshape(tx, (rows, -1)) @ w
+    if tw is not None:
+        t_w = np.reshape(x, (rows, -1)) @ tw
+        t = t_w if t is None else t + t_w
+    if tb is not None:
+        t = tb if t is None else t + tb
+    return t
+
+
+@primitive(
+    domain=Domain(("kinkfree",), reference=samples.relu_reference),
+    elementwise=True,
+    real_only=True,
+)
 def relu(x):
     """``max(0, x)``; the derivative at the kink 0 is taken as 0."""
     return layers.relu_forward(x)[0]
@@ -67,7 +85,7 @@ def _relu_vjp(g, ans, x):
 # -- batchnorm ----------------------------------------------------------------------
 
 
-@primitive(domain=Domain(sample=samples.batchnorm_op), nondiff=(3,), residuals=True)
+@primitive(domain=Domain(sample=samples.batchnorm_op), nondiff=(3,), residuals=True, real_only=True)
 def batchnorm_op(x, gamma, beta, bn_param):
     """The batchnorm primitive: ``layers.batchnorm_forward``, mutating ``bn_param``."""
     layers.check_batchnorm("batchnorm", x, gamma, beta, bn_param)
@@ -84,18 +102,54 @@ def _batchnorm_vjp(g, ans, x, gamma, beta, bn_param, residuals):
     return dx, dgamma, dbeta, None
 
 
-def batchnorm(x, gamma, beta, bn_param):
+@batchnorm_op.defjvp
+def _batchnorm_jvp(tangents, ans, x, gamma, beta, bn_param, residuals):
+    tx, t_gamma, t_beta, _ = tangents
+    cache = residuals
+    if cache is None:  # on the tape: rebuilt from the Tensor inputs, as the VJP does
+        cache = layers.batchnorm_forward(x, gamma, beta, dict(bn_param))[1]
+    x_norm, inv_std = cache["x_norm"], cache["inv_std"]
+    t = None
+    if tx is not None:
+        if cache["mode"] == "train":
+            # The batch mean and variance move with x: the tangent of x_norm is
+            # inv_std (tx - mean(tx) - x_norm mean(x_norm tx)).
+            rows = np.shape(x)[0]
+            centered = tx - np.sum(tx, axis=0) / rows
+            t_norm = inv_std * (centered - x_norm * (np.sum(x_norm * tx, axis=0) / rows))
+        else:
+            t_norm = tx * inv_std
+        t = gamma * t_norm
+    if t_gamma is not None:
+        t = t_gamma * x_norm if t is None else t + t_gamma * x_norm
+    if t_beta is not None:
+        t = t_beta if t is None else t + t_beta
+    return t
+
+
+def batchnorm(x, gamma, beta, bn_param, mode=None):
     """Batch normalization of ``x`` (N, D) with the seed's ``bn_param`` dict.
 
     Train mode normalizes with batch statistics and updates
     ``bn_param['running_mean']`` / ``['running_var']``; test mode uses them.
+    ``mode`` ('train' or 'test') overrides ``bn_param['mode']``.
     """
     layers.check_batchnorm("batchnorm", x, gamma, beta, bn_param)
-    private = dict(bn_param)
+    # Both copies are logged under tg.compile, so a replay reads bn_param as it
+    # is then and updates its running statistics, as this call does.
+    private = tracing.call(_private_copy, bn_param, mode)
     out = batchnorm_op(x, gamma, beta, private)
+    tracing.call(_write_running_statistics, bn_param, private)
+    return out
+
+
+def _private_copy(bn_param, mode):
+    return dict(bn_param) if mode is None else {**bn_param, "mode": mode}
+
+
+def _write_running_statistics(bn_param, private):
     bn_param["running_mean"] = private["running_mean"]
     bn_param["running_var"] = private["running_var"]
-    return out
 
 
 # -- dropout ------------------------------------------------------------------------
@@ -108,10 +162,16 @@ _seed_source = np.random.default_rng()
 def dropout_op(x, dropout_param):
     """The dropout primitive: ``layers.dropout_forward``; train mode needs a ``seed``."""
     layers.check_dropout("dropout", dropout_param)
+    if dropout_param["mode"] == "train" and "rng" in dropout_param:
+        # Drawn here, in the forward, so that a compiled replay (which runs the
+        # forwards, not the Python around them) draws a fresh mask every call.
+        # Written into the dict, which the node keeps, so the mask can be rebuilt.
+        dropout_param["seed"] = int(dropout_param["rng"].integers(2**63))
     if dropout_param["mode"] == "train" and "seed" not in dropout_param:
         raise ValueError(
-            "dropout_op: train mode needs dropout_param['seed'] so that the mask can be "
-            "rebuilt for higher derivatives; call tg.nn.functional.dropout, which draws one"
+            "dropout_op: train mode needs dropout_param['seed'] (or a numpy Generator "
+            "as dropout_param['rng'] to draw one from) so that the mask can be rebuilt "
+            "for higher derivatives; call tg.nn.functional.dropout, which provides one"
         )
     return layers.dropout_forward(x, dropout_param)
 
@@ -124,6 +184,14 @@ def _dropout_vjp(g, ans, x, dropout_param, residuals):
     return layers.dropout_backward(g, cache), None
 
 
+@dropout_op.defjvp
+def _dropout_jvp(tangents, ans, x, dropout_param, residuals):
+    cache = residuals
+    if cache is None:
+        cache = layers.dropout_forward(x, dropout_param)[1]
+    return layers.dropout_backward(tangents[0], cache)  # a diagonal map: its own transpose
+
+
 def dropout(x, dropout_param):
     """Inverted dropout with the seed's ``dropout_param`` (``p`` is the drop probability).
 
@@ -131,7 +199,7 @@ def dropout(x, dropout_param):
     """
     layers.check_dropout("dropout", dropout_param)
     if dropout_param["mode"] == "train" and "seed" not in dropout_param:
-        dropout_param = {**dropout_param, "seed": int(_seed_source.integers(2**63))}
+        dropout_param = {"rng": _seed_source, **dropout_param}
     return dropout_op(x, dropout_param)
 
 
@@ -142,7 +210,7 @@ def _loss_output(loss, dx, x):
     return np.asarray(loss, dtype=np.result_type(x)), dx
 
 
-@primitive(domain=Domain(sample=samples.svm_loss), nondiff=(1,), residuals=True)
+@primitive(domain=Domain(sample=samples.svm_loss), nondiff=(1,), residuals=True, real_only=True)
 def svm_loss(scores, y):
     """Mean multiclass hinge loss (margin 1) of ``scores`` (N, C) for labels ``y`` (N,)."""
     return _loss_output(*layers.svm_loss(scores, y), scores)
@@ -154,7 +222,13 @@ def _svm_loss_vjp(g, ans, scores, y, residuals):
     return g * dx, None
 
 
-@primitive(domain=Domain(sample=samples.softmax_loss), nondiff=(1,), residuals=True)
+@svm_loss.defjvp
+def _svm_loss_jvp(tangents, ans, scores, y, residuals):
+    dx = residuals if residuals is not None else layers.svm_loss(scores, y)[1]
+    return np.sum(dx * tangents[0])
+
+
+@primitive(domain=Domain(sample=samples.softmax_loss), nondiff=(1,), residuals=True, real_only=True)
 def softmax_loss(scores, y):
     """Mean softmax cross entropy of ``scores`` (N, C) for labels ``y`` (N,)."""
     return _loss_output(*layers.softmax_loss(scores, y), scores)
@@ -164,3 +238,10 @@ def softmax_loss(scores, y):
 def _softmax_loss_vjp(g, ans, scores, y, residuals):
     dx = residuals if residuals is not None else layers.softmax_loss(scores, y)[1]
     return g * dx, None
+
+
+@softmax_loss.defjvp
+def _softmax_loss_jvp(tangents, ans, scores, y, residuals):
+    # A scalar loss: its tangent is <gradient, tangent>.
+    dx = residuals if residuals is not None else layers.softmax_loss(scores, y)[1]
+    return np.sum(dx * tangents[0])

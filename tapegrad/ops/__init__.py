@@ -4,6 +4,7 @@ from . import (
     construct,
     decompositions,
     elementwise,
+    fft,  # noqa: F401  (numpy.fft's names, reached as tg.fft.NAME)
     index,
     linalg,
     nograd,

@@ -14,13 +14,70 @@ import functools
 import inspect
 import sys
 
+import numpy as np
+
 from ..core import primitive as _core
+from ..core import tracing
 from ..core.tensor import Tensor
 
 
 def unwrap(x):
-    """The array inside a Tensor; anything else as it is."""
+    """The array inside a Tensor, for code that computes on its values; anything else as is.
+
+    Under ``tg.compile`` such code would run at trace time only: a traced
+    Tensor refuses (see :func:`plain_call` for numpy calls that must replay).
+    """
+    if isinstance(x, Tensor):
+        if tracing._threads_tracing:
+            tracing.refuse_unwrap(x)
+        return x._data
+    return x
+
+
+def metadata(x):
+    """The array inside a Tensor, for its shape, dtype or memory layout only."""
     return x._data if isinstance(x, Tensor) else x
+
+
+def plain_call(fun, *args, **kwargs):
+    """``fun`` on the arrays of its Tensor arguments: a result without gradient.
+
+    Logged under ``tg.compile`` (the replay calls ``fun`` again, and the result
+    is then a Tensor, so values computed from it stay in the program).
+    """
+    args = [metadata(a) for a in args]
+    kwargs = {k: metadata(v) for k, v in kwargs.items()}
+    tracer = tracing.current()
+    if tracer is None:
+        return fun(*args, **kwargs)
+    return tracing.wrap_plain(tracer.call(fun, *args, **kwargs))
+
+
+def conjugated(x):
+    """``x`` conjugated, for rules under the complex convention (docs/conventions.md).
+
+    A real array, Tensor or number is returned as it is, where ``np.conjugate``
+    would copy it: real programs pay one call. Duck arrays (Dask) stay lazy.
+    """
+    if type(x) is np.ndarray:
+        return x.conjugate()  # the array itself when real: the common case, first
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:  # a Python number
+        return x.conjugate()
+    if dtype.kind != "c":
+        return x
+    return np.conjugate(x)
+
+
+def real_rule_only(name, x):
+    """Raise for a complex ``x``: the rule of ``name`` is derived for real inputs, and
+    a gradient that is silently wrong is worse than none."""
+    if x.dtype.kind == "c":
+        raise NotImplementedError(
+            f"the gradient of {name} for complex input (dtype {x.dtype}, shape "
+            f"{tuple(x.shape)}) is not implemented: its rule is derived for real inputs. "
+            "Work on the real and imaginary parts, or detach the input"
+        )
 
 
 def refuses_out(fun):

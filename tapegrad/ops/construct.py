@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core.tape import no_grad
 from ..core.tensor import Tensor
-from ._common import implements, unwrap
+from ._common import implements, metadata, unwrap
 from .index import setitem
 from .shape import broadcast_to, moveaxis, reshape
 
@@ -22,11 +22,9 @@ def _holds_tensor(*values):
 
 
 def _inexact(*values):
-    """numpy's result dtype of ``values``, made floating (integers give float64)."""
-    dtype = np.result_type(*(unwrap(v) for v in values))
-    if dtype.kind == "c":
-        raise TypeError("complex ranges on Tensors: complex support is not available yet")
-    return dtype if dtype.kind == "f" else np.result_type(dtype, 1.0)
+    """numpy's result dtype of ``values``, made inexact (integers give float64)."""
+    dtype = np.result_type(*(metadata(v) for v in values))
+    return dtype if dtype.kind in "fc" else np.result_type(dtype, 1.0)
 
 
 def _as_dtype(value, dtype):
@@ -80,7 +78,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
         return np.logspace(start, stop, num, endpoint, base, dtype, axis)
     if not isinstance(base, (float, int)) and np.ndim(base):
         # A non-scalar base broadcasts with the ends and gets the new axis.
-        ndmax = np.broadcast(*(unwrap(v) for v in (start, stop, base))).ndim
+        ndmax = np.broadcast(*(metadata(v) for v in (start, stop, base))).ndim
         start, stop, base = (_at_least(v, ndmax) for v in (start, stop, base))
         base = np.expand_dims(base, axis)
     y = linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
@@ -97,16 +95,16 @@ def _at_least(value, ndim):
 
 @implements(np.geomspace)
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    """``np.geomspace`` for real ends of one sign, differentiable in ``start`` and ``stop``."""
+    """``np.geomspace``, differentiable in ``start`` and ``stop`` (real ends of one sign,
+    or complex)."""
     if not _holds_tensor(start, stop):
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
-    if (unwrap(start) == 0).any() or (unwrap(stop) == 0).any():
+    if np.any(unwrap(start) == 0) or np.any(unwrap(stop) == 0):
         raise ValueError("Geometric sequence cannot include zero")
     dt = np.result_type(unwrap(start), unwrap(stop), float(num), np.zeros((), dtype))
-    if dt.kind == "c":
-        raise TypeError("geomspace with complex ends: complex support is not available yet")
     start, stop = _as_dtype(start, dt), _as_dtype(stop, dt)
-    # As numpy: rotate start to positive, compute, rotate back. The sign is constant.
+    # As numpy: rotate start to positive, compute, rotate back. The result does not
+    # depend on the rotation, so holding it constant gives the right derivative.
     out_sign = np.sign(unwrap(start))
     start = start / out_sign
     stop = stop / out_sign

@@ -7,8 +7,9 @@ multi_dot (numpy's cheapest multiplication order), tensorsolve,
 tensorinv and cond (singular values, or norms of the matrix and its
 inverse). ``tg.linalg`` re-exports the names; none is top level, as in numpy.
 
-Complex numbers are not supported yet: ``eig`` of a matrix whose eigenvalues
-are not all real raises, naming that.
+``eig`` and ``eigvals`` return complex results where the spectrum is complex
+(numpy's values); their rule follows the complex convention of
+docs/conventions.md.
 """
 
 import operator
@@ -19,7 +20,7 @@ import numpy as np
 from ..core.tape import grad_mode
 from ..core.tensor import Tensor
 from ..domain import Domain
-from ._common import implements, primitive, unwrap
+from ._common import conjugated, implements, metadata, primitive, real_rule_only, unwrap
 from .linalg import _mT, inv, solve
 from .samples import decompositions as samples
 from .shape import concatenate, reshape, transpose, tril
@@ -48,6 +49,7 @@ def _qr(a):
 
 @_qr.defvjp
 def _qr_vjp(g, ans, a):
+    real_rule_only("linalg.qr", a)
     # LAPACK's Householder QR fixes each diagonal sign of R by a locally
     # constant rule, so it is a smooth function where R is invertible, and
     # the usual formulas hold. Square or tall A (Walter and Lehmann 2018):
@@ -92,18 +94,11 @@ def qr(a, mode="reduced"):
     return QRResult(*result) if mode == "complete" else result
 
 
-# -- eigenvalues of general matrices (real spectra) ---------------------------------------
+# -- eigenvalues of general matrices ------------------------------------------------------
 
 
 def _eig_forward(a):
-    values, vectors = np.linalg.eig(a)
-    if values.dtype.kind == "c":
-        raise NotImplementedError(
-            f"linalg.eig of a matrix of shape {np.shape(a)} with complex eigenvalues: "
-            "tapegrad does not support complex numbers yet, so eig and eigvals take "
-            "matrices whose eigenvalues are all real (symmetric ones: use eigh)"
-        )
-    return EigResult(values, vectors)
+    return EigResult(*np.linalg.eig(a))
 
 
 @primitive(name="eig", domain=Domain(sample=samples.eig, reference=_eig_forward))
@@ -116,31 +111,53 @@ def _eig_vjp(g, ans, a):
     # A V = V diag(w), C = V^-1 dA V: dw = diag(C), dV = V (F o C) - V diag(V^T V (F o C))
     # (the last term keeps columns of unit norm), F[i, j] = 1 / (w[j] - w[i]) off the
     # diagonal. Transposed: A_bar = V^-T (diag(w_bar) + F o V^T G) V^T with
-    # G = V_bar - V diag(V^T V_bar).
+    # G = V_bar - V diag(V^T V_bar). A complex spectrum (the complex convention, as
+    # PyTorch): V^H for V^T, conj(F), and Re of the overlap, since a complex
+    # eigenvector is unique up to a phase and the loss must not depend on it.
     (values, vectors), (g_values, g_vectors) = ans, g
+    vectors_h = conjugated(_mT(vectors))  # V^T itself for a real spectrum
     eye = np.eye(np.shape(a)[-1], dtype=np.result_type(vectors))
     inner = 0.0
     if g_values is not None:
         inner = eye * np.expand_dims(g_values, -2)
     if g_vectors is not None:
+        _check_phase_invariant(vectors, g_vectors)
         gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)
-        inverse_gaps = (1.0 - eye) / (gaps + eye)
-        overlap = np.sum(vectors * g_vectors, axis=-2, keepdims=True)
+        inverse_gaps = (1.0 - eye) / conjugated(gaps + eye)
+        overlap = np.real(np.sum(conjugated(vectors) * g_vectors, axis=-2, keepdims=True))
         g_unit = g_vectors - vectors * overlap
-        inner = inner + inverse_gaps * np.matmul(_mT(vectors), g_unit)
-    return (np.linalg.solve(_mT(vectors), np.matmul(inner, _mT(vectors))),)
+        inner = inner + inverse_gaps * np.matmul(vectors_h, g_unit)
+    return (np.linalg.solve(vectors_h, np.matmul(inner, vectors_h)),)
+
+
+def _check_phase_invariant(vectors, g_vectors):
+    # A loss that does not change when an eigenvector is multiplied by e^(i t)
+    # has Im(v^H g_v) = 0 for each column; otherwise it has no gradient (the
+    # eigenvector is only defined up to that phase), and the rule must not
+    # pretend it does. (On the arrays: the check needs no derivative.)
+    v, g = metadata(vectors), metadata(g_vectors)
+    if v.dtype.kind != "c" and np.result_type(g).kind != "c":
+        return
+    drift = np.abs(np.imag(np.sum(np.conj(v) * g, axis=-2)))
+    if drift.size and np.max(drift) > 1e-6 * (1.0 + np.max(np.abs(g))):
+        raise ValueError(
+            "linalg.eig: the loss depends on the phase of complex eigenvectors "
+            f"(Im(v^H dL/dv) up to {np.max(drift):.3g}), which eig leaves arbitrary, so "
+            "it has no gradient. Use a phase-invariant loss (|v|, v v^H, eigenvalues)"
+        )
 
 
 @implements(np.linalg.eig)
 def eig(a):
-    """``np.linalg.eig`` for matrices with real eigenvalues (numpy's values, signs
-    included). Distinct eigenvalues are needed for the eigenvector gradient."""
+    """``np.linalg.eig`` (numpy's values, signs and phases included; complex where the
+    spectrum is). Distinct eigenvalues are needed for the eigenvector gradient, and a
+    loss of complex eigenvectors must not depend on their phase (as in PyTorch)."""
     return EigResult(*_eig(a))
 
 
 @implements(np.linalg.eigvals)
 def eigvals(a):
-    """``np.linalg.eigvals`` for matrices with real eigenvalues (``eig``'s first output)."""
+    """``np.linalg.eigvals`` (``eig``'s first output; complex where the spectrum is)."""
     return _eig(a).eigenvalues
 
 
@@ -166,6 +183,8 @@ def _lstsq_vjp(g, ans, a, b, rcond=None):
     # The residuals ||r||^2 are minimal in x, so x's change does not move them:
     # b_bar += 2 r res_bar, A_bar -= 2 r res_bar x^T. The singular values: U diag(s_bar) Vh.
     (x, _, _), (g_x, g_res, g_s) = ans, g
+    real_rule_only("linalg.lstsq", a)
+    real_rule_only("linalg.lstsq", b)
     vector = np.ndim(b) == 1
     if vector:
         b, x = b[:, None], x[:, None]

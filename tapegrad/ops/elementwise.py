@@ -4,15 +4,21 @@ forward (``ufunc_primitive``). Rules are written with operators and ``np.*``
 so that they run on Tensors too (higher order). The engine unbroadcasts what
 they return, and, because every op here is ``elementwise=True``, makes a zero
 cotangent contribute exactly zero even where a partial is infinite (sqrt at 0
-under a mask). Conventions at non-differentiable points: docs/conventions.md."""
+under a mask). Conventions at non-differentiable points: docs/conventions.md.
+
+Complex inputs follow PyTorch's convention (docs/conventions.md): the VJP of a
+holomorphic f is ``g * conj(f'(z))``. Rules conjugate with ``conjugated``
+(``_common.py``), which returns a real array as it is where ``np.conjugate``
+would copy it: real programs pay one call."""
 
 import math
 
 import numpy as np
 
 from ..core.tape import no_grad
+from ..core.tensor import Tensor
 from ..domain import Domain
-from ._common import implements, primitive, ufunc_primitive, unwrap
+from ._common import conjugated, implements, primitive, ufunc_primitive, unwrap
 from .samples import elementwise as samples
 
 REAL = Domain(("real",))
@@ -42,6 +48,12 @@ def _add_vjp(g, ans, x, y):
     return g, g
 
 
+@add.defjvp
+def _add_jvp(tangents, ans, x, y):
+    tx, ty = tangents  # forward mode broadcasts a lone tangent to the output
+    return tx if ty is None else ty if tx is None else tx + ty
+
+
 # A primitive, not add(x, negative(y)): that is exact too, but two nodes cost
 # 1.3x (constant y) to 1.8x (Tensor y) a subtraction, forward and backward.
 subtract = ufunc_primitive(np.subtract, BINARY, zero_preserving=True)
@@ -52,13 +64,35 @@ def _subtract_vjp(g, ans, x, y):
     return g, -g
 
 
+@subtract.defjvp
+def _subtract_jvp(tangents, ans, x, y):
+    tx, ty = tangents
+    return tx if ty is None else -ty if tx is None else tx - ty
+
+
 multiply = ufunc_primitive(np.multiply, BINARY)
 
 
 @multiply.defvjp(needs_grad=True)
 def _multiply_vjp(g, ans, x, y, needs_grad):
     # x * 0.9: the constant needs no gradient, skip its product.
-    return (g * y if needs_grad[0] else None), (g * x if needs_grad[1] else None)
+    return (
+        g * conjugated(y) if needs_grad[0] else None,
+        g * conjugated(x) if needs_grad[1] else None,
+    )
+
+
+@multiply.defjvp
+def _multiply_jvp(tangents, ans, x, y):
+    tx, ty = tangents
+    if ty is None:
+        return tx * y
+    if tx is None:
+        return x * ty
+    if tx is ty and x is y:  # x * x
+        t = tx * x
+        return t + t
+    return tx * y + x * ty
 
 
 divide = ufunc_primitive(np.divide, Domain(("real", "nonzero"), shapes="broadcast"))
@@ -66,8 +100,8 @@ divide = ufunc_primitive(np.divide, Domain(("real", "nonzero"), shapes="broadcas
 
 @divide.defvjp
 def _divide_vjp(g, ans, x, y):
-    gx = g / y
-    return gx, -gx * ans
+    gx = g / conjugated(y)
+    return gx, -gx * conjugated(ans)
 
 
 true_divide = divide  # the same ufunc in numpy 2
@@ -81,12 +115,18 @@ def _negative_vjp(g, ans, x):
     return (-g,)
 
 
+negative.deflinear()
+
+
 positive = ufunc_primitive(np.positive, REAL, zero_preserving=True)
 
 
 @positive.defvjp
 def _positive_vjp(g, ans, x):
     return (g,)
+
+
+positive.deflinear()
 
 
 remainder = ufunc_primitive(np.remainder, Domain(sample=samples.remainder))
@@ -116,17 +156,19 @@ def _power_vjp(g, ans, x, y, needs_grad):
             # x ** 0 is constant; 0 * x ** -1 would be NaN at x = 0.
             return np.zeros_like(g), None
         # Written without ans / x so that x = 0 with y >= 1 stays finite.
-        return g * (y * x ** (y - 1)), None
+        return g * conjugated(y * x ** (y - 1)), None
     gx = None
     if needs_grad[0]:  # 2.0 ** y needs no gradient for the 2.0
-        gx = g * y * x ** (y - 1)
+        gx = g * conjugated(y * x ** (y - 1))
         zero_to_zero = (x == 0) & (y == 0)
         if zero_to_zero.any():
             gx = np.where(zero_to_zero, 0.0, gx)
     # d/dy x**y = log(x) x**y. At x = 0 it is 0 for y > 0 and for y = 0 (as
     # PyTorch), NaN for y < 0 (0 * inf); log(1) keeps log(0) = -inf out. At
     # x < 0 the result is NaN: x**y leaves the reals for nearby non-integer y.
-    gy = g * ans * np.log(np.where(x == 0, 1.0, x)) if needs_grad[1] else None
+    gy = None
+    if needs_grad[1]:
+        gy = g * conjugated(ans * np.log(np.where(x == 0, 1.0, x)))
     return gx, gy
 
 
@@ -135,7 +177,7 @@ square = ufunc_primitive(np.square, REAL)
 
 @square.defvjp
 def _square_vjp(g, ans, x):
-    return (g * (2.0 * x),)
+    return (g * conjugated(2.0 * x),)
 
 
 sqrt = ufunc_primitive(np.sqrt, POSITIVE)
@@ -144,7 +186,7 @@ sqrt = ufunc_primitive(np.sqrt, POSITIVE)
 @sqrt.defvjp
 def _sqrt_vjp(g, ans, x):
     # inf at 0 for a nonzero cotangent (as PyTorch); 0 under a mask (engine).
-    return (g / (2.0 * ans),)
+    return (g / conjugated(2.0 * ans),)
 
 
 cbrt = ufunc_primitive(np.cbrt, KINKFREE)
@@ -160,7 +202,7 @@ reciprocal = ufunc_primitive(np.reciprocal, NONZERO)
 
 @reciprocal.defvjp
 def _reciprocal_vjp(g, ans, x):
-    return (-g * ans * ans,)
+    return (-g * conjugated(ans * ans),)
 
 
 # -- exponentials and logarithms ---------------------------------------------------
@@ -171,7 +213,7 @@ exp = ufunc_primitive(np.exp, REAL)
 
 @exp.defvjp
 def _exp_vjp(g, ans, x):
-    return (g * ans,)
+    return (g * conjugated(ans),)
 
 
 # exp2, log2 and log10 are primitives, not exp / log times a constant: those
@@ -182,7 +224,7 @@ exp2 = ufunc_primitive(np.exp2, REAL)
 
 @exp2.defvjp
 def _exp2_vjp(g, ans, x):
-    return (g * ans * _LN2,)
+    return (g * conjugated(ans) * _LN2,)
 
 
 expm1 = ufunc_primitive(np.expm1, REAL)
@@ -190,7 +232,7 @@ expm1 = ufunc_primitive(np.expm1, REAL)
 
 @expm1.defvjp
 def _expm1_vjp(g, ans, x):
-    return (g * (ans + 1.0),)
+    return (g * conjugated(ans + 1.0),)
 
 
 log = ufunc_primitive(np.log, POSITIVE)
@@ -198,7 +240,7 @@ log = ufunc_primitive(np.log, POSITIVE)
 
 @log.defvjp
 def _log_vjp(g, ans, x):
-    return (g / x,)
+    return (g / conjugated(x),)
 
 
 log2 = ufunc_primitive(np.log2, POSITIVE)
@@ -206,7 +248,7 @@ log2 = ufunc_primitive(np.log2, POSITIVE)
 
 @log2.defvjp
 def _log2_vjp(g, ans, x):
-    return (g / (x * _LN2),)
+    return (g / (conjugated(x) * _LN2),)
 
 
 log10 = ufunc_primitive(np.log10, POSITIVE)
@@ -214,7 +256,7 @@ log10 = ufunc_primitive(np.log10, POSITIVE)
 
 @log10.defvjp
 def _log10_vjp(g, ans, x):
-    return (g / (x * _LN10),)
+    return (g / (conjugated(x) * _LN10),)
 
 
 log1p = ufunc_primitive(np.log1p, POSITIVE)
@@ -222,7 +264,7 @@ log1p = ufunc_primitive(np.log1p, POSITIVE)
 
 @log1p.defvjp
 def _log1p_vjp(g, ans, x):
-    return (g / (x + 1.0),)
+    return (g / conjugated(x + 1.0),)
 
 
 logaddexp = ufunc_primitive(np.logaddexp, BINARY)
@@ -251,6 +293,10 @@ absolute = ufunc_primitive(np.absolute, KINKFREE)
 @absolute.defvjp
 def _absolute_vjp(g, ans, x):
     # sign(0) = 0: the gradient of abs at 0 is 0 (as PyTorch).
+    if x.dtype.kind == "c":
+        # z / |z| (numpy's complex sign), written with differentiable ops: unlike the
+        # real sign it is not piecewise constant. 0 at z = 0, as for reals.
+        return (g * (x / np.where(ans == 0, 1.0, ans)),)
     return (g * np.sign(x),)
 
 
@@ -271,12 +317,32 @@ def _maximum_vjp(g, ans, x, y):
     return _select(g, x > y, x == y)
 
 
+def _select_jvp(tangents, x_wins, ties):
+    """A choice between x and y: the winner's tangent; the mean of both at a tie."""
+    tx, ty = tangents
+    weight = np.where(ties, 0.5, x_wins) if ties.any() else x_wins
+    t = None if tx is None else tx * weight
+    if ty is not None:
+        t = ty * (1.0 - weight) if t is None else t + ty * (1.0 - weight)
+    return t
+
+
+@maximum.defjvp
+def _maximum_jvp(tangents, ans, x, y):
+    return _select_jvp(tangents, x > y, x == y)
+
+
 minimum = ufunc_primitive(np.minimum, DISTINCT_PAIR)
 
 
 @minimum.defvjp
 def _minimum_vjp(g, ans, x, y):
     return _select(g, x < y, x == y)
+
+
+@minimum.defjvp
+def _minimum_jvp(tangents, ans, x, y):
+    return _select_jvp(tangents, x < y, x == y)
 
 
 # fmax and fmin are primitives, not a where() on a comparison (which gives the
@@ -367,6 +433,13 @@ def _where_vjp(g, ans, condition, x, y):
     return None, np.where(condition, g, zero), np.where(condition, zero, g)
 
 
+@_where.defjvp
+def _where_jvp(tangents, ans, condition, x, y):
+    _, tx, ty = tangents
+    zero = np.zeros((), dtype=ans.dtype)
+    return np.where(condition, zero if tx is None else tx, zero if ty is None else ty)
+
+
 _NOT_GIVEN = object()
 
 
@@ -387,13 +460,16 @@ def where(condition, x=_NOT_GIVEN, y=_NOT_GIVEN):
     elementwise=True,
 )
 def _astype(x, dtype):
-    """A cast between float dtypes: the gradient is cast back to x's dtype by the engine."""
+    """A cast between float or complex dtypes: the engine casts the gradient back to x's."""
     return x.astype(dtype)
 
 
 @_astype.defvjp
 def _astype_vjp(g, ans, x, dtype):
     return g, None
+
+
+_astype.deflinear()
 
 
 def astype(x, dtype):
@@ -403,7 +479,7 @@ def astype(x, dtype):
     identity, and an integer tensor cannot carry a gradient anyway.
     """
     dtype = np.dtype(dtype)
-    if dtype.kind == "f":
+    if dtype.kind == "f" or dtype.kind == "c":
         return _astype(x, dtype)
     with no_grad():
         return _astype(x, dtype)
@@ -412,7 +488,7 @@ def astype(x, dtype):
 # -- neural-network staples (no numpy equivalent) ------------------------------------
 
 
-@primitive(domain=REAL, elementwise=True)
+@primitive(domain=REAL, elementwise=True, real_only=True)
 def sigmoid(x):
     """The logistic function 1 / (1 + exp(-x)), without overflow at any x."""
     # exp(-|x|) <= 1, and the x < 0 branch keeps full relative precision.
@@ -440,27 +516,77 @@ def _softplus_vjp(g, ans, x):
 abs = absolute  # noqa: A001  (numpy's name)
 
 
-# -- real-valued aliases: Tensors are real, so these are recorded identities ------------------
+# -- complex parts: PyTorch's convention, z.grad = dL/dRe(z) + 1j dL/dIm(z) -----------
 
 
-def _real_only(name, x):
-    dtype = np.result_type(x)
-    if dtype.kind == "c":
-        raise TypeError(f"{name}: tapegrad differentiates real arrays only, got {dtype}")
+@primitive(name="conjugate", domain=REAL, elementwise=True, zero_preserving=True)
+def _conjugate(x):
+    return np.conjugate(x)
+
+
+@_conjugate.defvjp
+def _conjugate_vjp(g, ans, x):
+    return (conjugated(g),)
 
 
 @implements(np.conjugate)
 def conjugate(x, out=None):
-    """``np.conjugate`` (``np.conj``, ``Tensor.conj``) of a real array: itself."""
-    _real_only("conjugate", x)
-    return positive(x)
+    """``np.conjugate`` (``np.conj``, ``Tensor.conj``); a real Tensor is returned as it is
+    (tensors are immutable, so nothing can tell it from a copy)."""
+    if isinstance(x, Tensor) and x.dtype.kind != "c":
+        return x
+    return _conjugate(x)
+
+
+@primitive(name="real", numpy=np.real, domain=REAL, elementwise=True, zero_preserving=True)
+def _real(val):
+    out = np.real(val)
+    # A real array is its own real part: a copy, so no Tensor shares the caller's array.
+    return out.copy() if out is val else out
+
+
+@_real.defvjp
+def _real_vjp(g, ans, val):
+    # Re(z) moves with Re(z) only: the cotangent is g itself (the engine makes it complex).
+    return (g,)
 
 
 @implements(np.real)
 def real(val):
-    """``np.real`` of a real array: itself."""
-    _real_only("real", val)
-    return positive(val)
+    """``np.real``; the real part of a real Tensor is the Tensor itself."""
+    if isinstance(val, Tensor) and val.dtype.kind != "c":
+        return val
+    return _real(val)
+
+
+@primitive(numpy=np.imag, domain=REAL, elementwise=True, zero_preserving=True)
+def imag(val):
+    """``np.imag``; of a real Tensor: zeros (whose gradient, the real part of 1j g, is 0)."""
+    return np.imag(val)
+
+
+@imag.defvjp
+def _imag_vjp(g, ans, val):
+    # Im(z) moves with Im(z) only: its gradient points in the imaginary direction.
+    return (g * 1j,)
+
+
+@primitive(name="angle", numpy=np.angle, domain=KINKFREE, elementwise=True)
+def angle(z, deg=False):
+    """``np.angle``: arctan2(Im z, Re z); piecewise constant (0 or pi) on real inputs."""
+    return np.angle(z, deg)
+
+
+@angle.defvjp
+def _angle_vjp(g, ans, z, deg=False):
+    # d angle = (x dy - y dx) / |z|^2, so the gradient is 1j * z / |z|^2 = 1j / conj(z);
+    # 0 at z = 0 (as abs there). On a real input the engine keeps the real part: 0.
+    scale = _DEGREES_PER_RADIAN if deg else 1.0
+    safe = np.where(z == 0, 1.0, z)
+    return (np.where(z == 0, 0.0, g * (1j * scale) / conjugated(safe)),)
+
+
+_DEGREES_PER_RADIAN = 180.0 / math.pi
 
 
 @implements(np.fabs)
@@ -501,6 +627,8 @@ __all__ = [
     "conjugate",
     "conj",
     "real",
+    "imag",
+    "angle",
     "maximum",
     "minimum",
     "fmax",
@@ -515,7 +643,6 @@ __all__ = [
 
 # -- signs, steps and non-finite values (added with issue 12) -------------------------
 
-from ..core.tensor import Tensor  # noqa: E402  (the additions below)
 
 # x2 only lends its sign: piecewise constant, so it gets no gradient.
 copysign = ufunc_primitive(
@@ -542,11 +669,13 @@ def _heaviside_vjp(g, ans, x1, x2):
 
 @implements(np.nan_to_num)
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
-    """``np.nan_to_num`` (real): finite elements keep their gradient, replaced ones get none
+    """``np.nan_to_num``: finite elements keep their gradient, replaced ones get none
     (or go to ``nan``/``posinf``/``neginf`` when those are Tensors)."""
     dtype = np.result_type(x)
     if dtype.kind == "c":
-        raise TypeError("nan_to_num of a complex Tensor: complex support is not available yet")
+        # numpy cleans the real and imaginary parts separately, with the same values.
+        re, im = (nan_to_num(part, copy, nan, posinf, neginf) for part in (real(x), imag(x)))
+        return re + im * 1j
     if dtype.kind != "f":
         return x
     data = unwrap(x)

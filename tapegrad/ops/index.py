@@ -9,10 +9,11 @@ rule accumulates with ``np.add.at``.
 
 import numpy as np
 
+from ..core import tracing
 from ..core.tape import no_grad
 from ..core.tensor import Tensor
 from ..domain import Domain
-from ._common import implements, primitive, unwrap
+from ._common import implements, plain_call, primitive, unwrap
 from .samples import index as samples
 
 
@@ -60,6 +61,8 @@ def _normalize_part(part, copy):
             array = array.astype(np.intp)  # x[[]] selects nothing, as numpy's
         return array
     if copy and type(part) is np.ndarray and part.flags.writeable:
+        if tracing._threads_tracing:  # tg.compile: copied again at each replay
+            return tracing.call(np.copy, part)
         return part.copy()
     return part
 
@@ -88,6 +91,9 @@ def _getitem_vjp(g, ans, x, index):
     return scatter_add(g, index, np.shape(x)), None
 
 
+getitem.deflinear()
+
+
 def _scatter_add(values, index, shape):
     out = np.zeros(shape, dtype=values.dtype)
     if _may_repeat(index):
@@ -106,6 +112,9 @@ def scatter_add(values, index, shape):
 @scatter_add.defvjp
 def _scatter_add_vjp(g, ans, values, index, shape):
     return g[index], None, None
+
+
+scatter_add.deflinear()
 
 
 # -- x[index] = value ----------------------------------------------------------
@@ -142,6 +151,9 @@ def _setitem_vjp(g, ans, x, index, value):
     if extra > 0:
         gv = np.reshape(gv, (1,) * extra + np.shape(gv))
     return gx, None, gv
+
+
+_setitem.deflinear()
 
 
 def _kept_writes(shape, index):
@@ -267,7 +279,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     if axis is None:
         a = np.ravel(a)
         axis = 0
-    positions = np.argsort(unwrap(a), axis=axis, kind=kind, stable=stable)
+    positions = plain_call(np.argsort, a, axis=axis, kind=kind, stable=stable)
     return take_along_axis(a, positions, axis=axis)
 
 
@@ -280,7 +292,7 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     if axis is None:
         a = np.ravel(a)
         axis = 0
-    positions = np.argpartition(unwrap(a), kth, axis=axis, kind=kind)
+    positions = plain_call(np.argpartition, a, kth, axis=axis, kind=kind)
     return take_along_axis(a, positions, axis=axis)
 
 

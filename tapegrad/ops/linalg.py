@@ -13,7 +13,7 @@ from collections import Counter, namedtuple
 import numpy as np
 
 from ..domain import Domain
-from ._common import implements, primitive, unwrap
+from ._common import conjugated, implements, plain_call, primitive, real_rule_only
 from .samples import linalg as samples
 from .shape import diagonal, tril
 
@@ -54,6 +54,8 @@ def _matmul_vjp(g, ans, a, b, needs_grad):
     # that on the cotangent, then the engine sums any broadcast batch axes.
     # A constant operand (the data in x @ W) gets no cotangent: that product
     # is often the largest of the whole backward pass.
+    # Complex operands: the conjugate Jacobian (a real operand is its own conjugate).
+    a, b = conjugated(a), conjugated(b)
     a_vector, b_vector = np.ndim(a) == 1, np.ndim(b) == 1
     if a_vector and b_vector:
         return g * b, g * a
@@ -73,6 +75,16 @@ def _matmul_vjp(g, ans, a, b, needs_grad):
         if b_vector:
             gb = np.squeeze(gb, -1)
     return ga, gb
+
+
+@matmul.defjvp
+def _matmul_jvp(tangents, ans, a, b):
+    ta, tb = tangents  # the product rule (matmul is linear in each operand)
+    if tb is None:
+        return np.matmul(ta, b)
+    if ta is None:
+        return np.matmul(a, tb)
+    return np.matmul(ta, b) + np.matmul(a, tb)
 
 
 @implements(np.tensordot, *_existing(np.linalg, "tensordot"))
@@ -122,8 +134,8 @@ def dot(a, b, out=None):
 
 @implements(np.vdot)
 def vdot(a, b):
-    """Composite: the inner product of the flattened (real) operands."""
-    return np.matmul(np.reshape(a, (-1,)), np.reshape(b, (-1,)))
+    """Composite: the inner product of the flattened operands, the first conjugated."""
+    return np.matmul(np.reshape(np.conjugate(a), (-1,)), np.reshape(b, (-1,)))
 
 
 @implements(np.inner)
@@ -140,7 +152,8 @@ def outer(a, b, out=None):
 
 @implements(*_existing(np, "vecdot"), *_existing(np.linalg, "vecdot"))
 def vecdot(x1, x2, /, *, axis=-1):
-    return np.sum(np.multiply(x1, x2), axis=axis)
+    # numpy conjugates the first operand (a real Tensor's conjugate is itself).
+    return np.sum(np.multiply(np.conjugate(x1), x2), axis=axis)
 
 
 @implements(np.trace)
@@ -256,6 +269,7 @@ def _einsum_vjp(g, ans, *operands, subscripts="", optimize=False):
     inputs = inputs_text.split(",")
     if not isinstance(optimize, (bool, str)):
         optimize = True  # a precomputed path is for the forward's operands only
+    operands = [conjugated(op) for op in operands]  # complex: the conjugate Jacobian
     return tuple(
         _einsum_operand_ct(g, operands, inputs, output, i, optimize) for i in range(len(inputs))
     )
@@ -302,6 +316,21 @@ def _einsum_operand_ct(g, operands, inputs, output, i, optimize):
     return ct
 
 
+@_einsum.defjvp
+def _einsum_jvp(tangents, ans, *operands, subscripts="", optimize=False):
+    # Multilinear: one term per operand with a tangent, that operand replaced by it.
+    if not isinstance(optimize, (bool, str)):
+        optimize = True  # a precomputed path is for the forward's operands only
+    total = None
+    for i, t in enumerate(tangents):
+        if t is None:
+            continue
+        args = [t if j == i else operand for j, operand in enumerate(operands)]
+        term = np.einsum(subscripts, *args, optimize=optimize)
+        total = term if total is None else total + term
+    return total
+
+
 @implements(np.einsum)
 def einsum(*operands, out=None, optimize=False, dtype=None, order="K", casting="safe"):
     """``np.einsum`` on Tensors: explicit, implicit, ellipsis, repeated labels, sublists."""
@@ -323,8 +352,13 @@ def inv(a):
 
 @inv.defvjp
 def _inv_vjp(g, ans, a):
-    inverse_t = _mT(ans)
+    inverse_t = conjugated(_mT(ans))  # A^-H for complex A
     return (-np.matmul(np.matmul(inverse_t, g), inverse_t),)
+
+
+@inv.defjvp
+def _inv_jvp(tangents, ans, a):
+    return -np.matmul(np.matmul(ans, tangents[0]), ans)
 
 
 @primitive(numpy=np.linalg.det, domain=SQUARE)
@@ -340,11 +374,26 @@ def _det_vjp(g, ans, a):
             inverse = np.linalg.inv(a)
         except np.linalg.LinAlgError:
             # A singular matrix still has a cofactor matrix (the gradient).
-            return (np.reshape(g, (*np.shape(g), 1, 1)) * _cofactors(a),)
+            return (np.reshape(g, (*np.shape(g), 1, 1)) * conjugated(_cofactors(a)),)
     else:
         inverse = np.linalg.inv(a)  # recording a derivative: A must be invertible
-    scale = np.reshape(g * ans, (*np.shape(g), 1, 1))
-    return (scale * _mT(inverse),)
+    # Complex A: the conjugate of the cofactor matrix (a real one is its own).
+    scale = np.reshape(g * conjugated(ans), (*np.shape(g), 1, 1))
+    return (scale * conjugated(_mT(inverse)),)
+
+
+@det.defjvp
+def _det_jvp(tangents, ans, a):
+    # d det(A) = tr(adj(A) dA) = det(A) tr(A^-1 dA) when A is invertible.
+    (t,) = tangents
+    if isinstance(a, np.ndarray) and not isinstance(t, Tensor):
+        try:
+            step = np.linalg.solve(a, t)
+        except np.linalg.LinAlgError:
+            return np.sum(_cofactors(a) * t, axis=(-2, -1))
+    else:
+        step = np.linalg.solve(a, t)
+    return ans * np.trace(step, axis1=-2, axis2=-1)
 
 
 def _cofactors(a):
@@ -359,6 +408,8 @@ def _cofactors(a):
     for i in range(n):
         others[..., i] = np.prod(np.delete(s, i, axis=-1), axis=-1)
     signs = np.linalg.det(u) * np.linalg.det(vh)
+    if a.dtype.kind == "c":  # A^-T = conj(U) diag(1/s) conj(V^H): no conjugate transpose
+        u, vh = conjugated(u), conjugated(vh)
     return signs[..., None, None] * np.matmul(u * others[..., None, :], vh)
 
 
@@ -373,7 +424,13 @@ def logabsdet(a):
 
 @logabsdet.defvjp
 def _logabsdet_vjp(g, ans, a):
-    return (np.reshape(g, (*np.shape(g), 1, 1)) * _mT(np.linalg.inv(a)),)
+    # Complex A: log|det A| = Re(log det A), whose gradient is conj(A^-T).
+    return (np.reshape(g, (*np.shape(g), 1, 1)) * conjugated(_mT(np.linalg.inv(a))),)
+
+
+@logabsdet.defjvp
+def _logabsdet_jvp(tangents, ans, a):
+    return np.trace(np.linalg.solve(a, tangents[0]), axis1=-2, axis2=-1)
 
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
@@ -382,7 +439,11 @@ SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 @implements(np.linalg.slogdet)
 def slogdet(a):
     """``(sign, logabsdet)``; ``sign`` is a plain array (no gradient)."""
-    return SlogdetResult(np.linalg.slogdet(unwrap(a))[0], logabsdet(a))
+    return SlogdetResult(plain_call(_slogdet_sign, a), logabsdet(a))
+
+
+def _slogdet_sign(a):
+    return np.linalg.slogdet(a)[0]
 
 
 @primitive(numpy=np.linalg.solve, domain=Domain(("wellcond", "real"), shapes="square"))
@@ -393,12 +454,25 @@ def solve(a, b):
 @solve.defvjp
 def _solve_vjp(g, ans, a, b):
     # numpy (>= 2) reads a 1-D b as one vector and any other b as (..., M, K).
+    # Complex: A^-H g and -gb x^H (a real array is its own conjugate).
+    a_h = conjugated(_mT(a))
     if np.ndim(b) == 1:
-        gb = np.linalg.solve(_mT(a), np.expand_dims(g, -1))
-        ga = -np.matmul(gb, np.expand_dims(ans, -2))
+        gb = np.linalg.solve(a_h, np.expand_dims(g, -1))
+        ga = -np.matmul(gb, conjugated(np.expand_dims(ans, -2)))
         return ga, np.squeeze(gb, -1)
-    gb = np.linalg.solve(_mT(a), g)
-    return -np.matmul(gb, _mT(ans)), gb
+    gb = np.linalg.solve(a_h, g)
+    return -np.matmul(gb, conjugated(_mT(ans))), gb
+
+
+@solve.defjvp
+def _solve_jvp(tangents, ans, a, b):
+    # x = A^-1 b, so dx = A^-1 (db - dA x).
+    ta, tb = tangents
+    rhs = tb
+    if ta is not None:
+        da_x = np.matmul(ta, ans)
+        rhs = -da_x if rhs is None else rhs - da_x
+    return np.linalg.solve(a, rhs)
 
 
 @primitive(name="cholesky", domain=Domain(("spd",), shapes="square", reference=np.linalg.cholesky))
@@ -408,6 +482,7 @@ def _cholesky(a):
 
 @_cholesky.defvjp
 def _cholesky_vjp(g, ans, a):
+    real_rule_only("linalg.cholesky", a)
     # Murray (2016), arXiv:1602.07527: the symmetric cotangent is
     # sym(S), S = L^-T phi(L^T g) L^-1, phi = lower triangle, diagonal halved.
     # numpy reads only the lower triangle of `a`, so the gradient of what it
@@ -418,6 +493,19 @@ def _cholesky_vjp(g, ans, a):
     right = _mT(np.linalg.solve(_mT(ans), _mT(inner)))  # inner L^-1
     s = np.linalg.solve(_mT(ans), right)  # L^-T inner L^-1
     return (tril(s + _mT(s)) * phi_scale,)
+
+
+@_cholesky.defjvp
+def _cholesky_jvp(tangents, ans, a):
+    # numpy reads the lower triangle: the matrix it factors is that triangle
+    # mirrored. With S = L^-1 dA L^-T, dL = L phi(S), phi = lower triangle
+    # with the diagonal halved.
+    (t,) = tangents
+    sym = tril(t) + _mT(tril(t, -1))
+    left = np.linalg.solve(ans, sym)  # L^-1 dA
+    inner = _mT(np.linalg.solve(ans, _mT(left)))  # L^-1 dA L^-T
+    eye = np.eye(np.shape(a)[-1], dtype=ans.dtype)
+    return np.matmul(ans, tril(inner) * (1.0 / (1.0 + eye)))
 
 
 @implements(np.linalg.cholesky)

@@ -8,7 +8,7 @@ constant, so returning an ndarray, not a Tensor, loses nothing.
 import numpy as np
 
 from ..core.primitive import nondifferentiable
-from ._common import unwrap
+from ._common import plain_call
 
 _NONDIFFERENTIABLE = (
     np.less,
@@ -76,9 +76,7 @@ def _constant(numpy_func, name=None):
     name = name or numpy_func.__name__
 
     def constant(*args, **kwargs):
-        args = [unwrap(a) for a in args]
-        kwargs = {k: unwrap(v) for k, v in kwargs.items()}
-        return numpy_func(*args, **kwargs)
+        return plain_call(numpy_func, *args, **kwargs)
 
     constant.__name__ = constant.__qualname__ = name
     constant.__doc__ = f"``np.{name}`` on plain arrays: the result carries no gradient."

@@ -7,12 +7,13 @@ the recorder). Rules give the cotangent back its reduced
 axes (``restore_reduced``) and let broadcasting spread it.
 """
 
+import functools
 import math
 
 import numpy as np
 
 from ..domain import Domain
-from ._common import implements, primitive
+from ._common import conjugated, implements, primitive
 
 KEEPDIMS = {"keepdims": (False, True)}
 _NO_VALUE = np._NoValue  # numpy's "not given" for `initial`
@@ -94,6 +95,18 @@ def _sum_vjp(
     return (np.broadcast_to(g, shape),)
 
 
+@sum.defjvp
+def _sum_jvp(
+    tangents, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE, where=True
+):
+    # Linear but for `initial`, a constant offset with no tangent.
+    (t,) = tangents
+    if dtype is not None and rounds_to_integers(dtype):
+        return None
+    reduce = sum if type(t) is not np.ndarray else sum.fun  # (arrays: no recorder)
+    return reduce(t, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
+
+
 @primitive(numpy=np.mean, domain=REDUCE)
 def mean(x, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     if where is not True:
@@ -116,6 +129,9 @@ def _mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, where=
     return (np.broadcast_to(g, shape),)
 
 
+mean.deflinear()
+
+
 @primitive(numpy=np.var, domain=MOMENT)
 def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return np.var(x, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
@@ -129,6 +145,16 @@ def _var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False)
     # numpy's division: an empty group gives inf (then an empty gradient), not an exception.
     scale = restore_reduced(g, shape, axis, keepdims) * 2.0 / (_reduced_count(shape, axis) - ddof)
     return (scale * (x - np.mean(x, axis=axis, keepdims=True)),)
+
+
+@var.defjvp
+def _var_jvp(tangents, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    if rounds_to_integers(dtype):
+        return None
+    centered = x - np.mean(x, axis=axis, keepdims=True)
+    count = _reduced_count(np.shape(x), axis) - ddof
+    # numpy's division: an empty group gives inf or NaN (as the forward), not an exception.
+    return np.sum(centered * tangents[0], axis=axis, keepdims=keepdims) * 2.0 / count
 
 
 @primitive(numpy=np.std, domain=MOMENT)
@@ -166,9 +192,23 @@ def _prod_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     # some element is 0; then products of the elements before and after i.
     shape = np.shape(x)
     g = restore_reduced(g, shape, axis, keepdims)
+    if x.dtype.kind == "c":
+        # Holomorphic: g * conj(J) = conj(conj(g) * J), the real formula between conjugations.
+        return (_holomorphic(_prod_grad, g, ans, x, axis, keepdims),)
+    return (_prod_grad(g, ans, x, axis, keepdims),)
+
+
+def _prod_grad(g, ans, x, axis, keepdims):
+    shape = np.shape(x)
     if not (x == 0).any():
-        return (g * restore_reduced(ans, shape, axis, keepdims) / x,)
-    return (g * _product_of_others(x, normalize_axis(axis, len(shape))),)
+        return g * restore_reduced(ans, shape, axis, keepdims) / x
+    return g * _product_of_others(x, normalize_axis(axis, len(shape)))
+
+
+def _holomorphic(grad, g, *args):
+    """``grad`` (written as g times the Jacobian) for complex inputs: PyTorch's
+    convention wants g times the conjugate Jacobian, which is conj(conj(g) J)."""
+    return conjugated(grad(conjugated(g), *args))
 
 
 def _product_of_others(x, axes):
@@ -207,6 +247,14 @@ def _extremum_vjp(g, ans, x, axis, keepdims):
     return (restore_reduced(g, shape, axis, keepdims) * share.astype(g.dtype, copy=False),)
 
 
+def _extremum_jvp(t, ans, x, axis, keepdims):
+    # The mean of the tied winners' tangents: the transpose of the equal shares above.
+    shape = np.shape(x)
+    winners = x == restore_reduced(ans, shape, axis, keepdims)
+    count = np.sum(winners, axis=axis, keepdims=keepdims)
+    return np.sum(np.where(winners, t, 0.0), axis=axis, keepdims=keepdims) / count
+
+
 @primitive(numpy=(np.max, np.amax), domain=REDUCE_DISTINCT)
 def max(x, axis=None, out=None, keepdims=False):  # noqa: A001  (numpy's name)
     return np.max(x, axis=axis, keepdims=keepdims)
@@ -215,6 +263,11 @@ def max(x, axis=None, out=None, keepdims=False):  # noqa: A001  (numpy's name)
 @max.defvjp
 def _max_vjp(g, ans, x, axis=None, out=None, keepdims=False):
     return _extremum_vjp(g, ans, x, axis, keepdims)
+
+
+@max.defjvp
+def _max_jvp(tangents, ans, x, axis=None, out=None, keepdims=False):
+    return _extremum_jvp(tangents[0], ans, x, axis, keepdims)
 
 
 @primitive(numpy=(np.min, np.amin), domain=REDUCE_DISTINCT)
@@ -227,11 +280,16 @@ def _min_vjp(g, ans, x, axis=None, out=None, keepdims=False):
     return _extremum_vjp(g, ans, x, axis, keepdims)
 
 
+@min.defjvp
+def _min_jvp(tangents, ans, x, axis=None, out=None, keepdims=False):
+    return _extremum_jvp(tangents[0], ans, x, axis, keepdims)
+
+
 amax = max
 amin = min
 
 
-@primitive(domain=REDUCE)
+@primitive(domain=REDUCE, real_only=True)
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x), axis)), shifted by the maximum so that exp never overflows."""
     shift = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
@@ -251,6 +309,13 @@ def _logsumexp_vjp(g, ans, x, axis=None, keepdims=False):
     return (restore_reduced(g, shape, axis, keepdims) * weights,)
 
 
+@logsumexp.defjvp
+def _logsumexp_jvp(tangents, ans, x, axis=None, keepdims=False):
+    # The softmax-weighted sum of the tangent.
+    weights = np.exp(x - restore_reduced(ans, np.shape(x), axis, keepdims))
+    return np.sum(weights * tangents[0], axis=axis, keepdims=keepdims)
+
+
 # -- scans ------------------------------------------------------------------------------
 
 
@@ -266,6 +331,8 @@ def _reverse_cumsum(v, axis):
 
 def _scan_vjp(grad_along_axis, g, ans, x, axis):
     # cumsum/cumprod with axis=None scan the flattened input.
+    if x.dtype.kind == "c" and grad_along_axis is _cumprod_grad:
+        grad_along_axis = functools.partial(_holomorphic, _cumprod_grad)
     if axis is None:
         flat = grad_along_axis(g, ans, np.reshape(x, (-1,)), 0)
         return (np.reshape(flat, np.shape(x)),)
@@ -286,6 +353,9 @@ def _cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
     if rounds_to_integers(dtype):
         return (None,)
     return _scan_vjp(_cumsum_grad, g, ans, x, axis)
+
+
+cumsum.deflinear()
 
 
 @primitive(numpy=np.cumprod, domain=Domain(("withzeros",), shapes="scan"))

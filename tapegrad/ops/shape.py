@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.tensor import Tensor
 from ..domain import Domain
-from ._common import implements, primitive, unwrap
+from ._common import implements, metadata, primitive, unwrap
 from .index import _setitem, getitem, take
 from .reduce import rounds_to_integers
 from .samples import shape as samples
@@ -54,18 +54,21 @@ def _reshape_vjp(g, ans, x, shape=None, order="C", copy=None):
     if order == "A":
         # 'A' read x in its memory order; g has its own layout, so name
         # the order the forward used.
-        data = unwrap(x)
+        data = metadata(x)
         order = "F" if data.flags.f_contiguous and not data.flags.c_contiguous else "C"
     if order == "C":  # (Dask's reshape takes no order)
         return (np.reshape(g, np.shape(x)),)
     return (np.reshape(g, np.shape(x), order=order),)
 
 
+reshape.deflinear()
+
+
 @implements(np.ravel)
 def ravel(a, order="C"):
     """Composite: a reshape to 1-D. Orders 'A' and 'K' follow the memory layout."""
     if order in ("A", "K"):
-        data = np.asarray(unwrap(a))
+        data = np.asarray(metadata(a))
         if data.flags.f_contiguous and not data.flags.c_contiguous:
             order = "F"
         elif order == "A" or data.flags.c_contiguous or data.ndim < 2:
@@ -136,6 +139,9 @@ def _broadcast_to_vjp(g, ans, x, shape=None, subok=False):
     return (g,)
 
 
+broadcast_to.deflinear()
+
+
 # -- axis permutations -------------------------------------------------------------
 
 
@@ -152,6 +158,9 @@ def _transpose_vjp(g, ans, x, axes=None):
     return (np.transpose(g, inverse),)
 
 
+transpose.deflinear()
+
+
 @primitive(numpy=np.swapaxes, domain=Domain(sample=samples.swapaxes))
 def swapaxes(x, axis1=0, axis2=1):
     return np.swapaxes(x, axis1, axis2)
@@ -160,6 +169,9 @@ def swapaxes(x, axis1=0, axis2=1):
 @swapaxes.defvjp
 def _swapaxes_vjp(g, ans, x, axis1=0, axis2=1):
     return (np.swapaxes(g, axis1, axis2),)
+
+
+swapaxes.deflinear()
 
 
 @implements(np.matrix_transpose)
@@ -263,6 +275,9 @@ def _concatenate_vjp(g, ans, *arrays, axis=0, dtype=None, casting="same_kind"):
     return tuple(cts)
 
 
+_concatenate.deflinear()
+
+
 @implements(np.concatenate)
 def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """``np.concatenate`` of Tensors and arrays (any mix)."""
@@ -292,6 +307,9 @@ def _stack_vjp(g, ans, *arrays, axis=0, dtype=None, casting="same_kind"):
         return (None,) * len(arrays)
     lead = (slice(None),) * (int(axis) % np.ndim(ans))
     return tuple(g[(*lead, i)] for i in range(len(arrays)))
+
+
+_stack.deflinear()
 
 
 @implements(np.stack)
@@ -465,6 +483,9 @@ def _flip_vjp(g, ans, m, axis=None):
     return (np.flip(g, axis),)
 
 
+flip.deflinear()
+
+
 @implements(np.fliplr)
 def fliplr(m):
     if np.ndim(m) < 2:
@@ -488,6 +509,9 @@ def roll(a, shift=0, axis=None):
 def _roll_vjp(g, ans, a, shift=0, axis=None):
     back = -np.asarray(shift)
     return (np.roll(g, back.tolist(), axis),)
+
+
+roll.deflinear()
 
 
 @implements(np.tile)
@@ -530,6 +554,12 @@ def _pad_constant_vjp(g, ans, array, pad_width=(), constant_values=0):
     return (g[inside],)
 
 
+@_pad_constant.defjvp
+def _pad_constant_jvp(tangents, ans, array, pad_width=(), constant_values=0):
+    # Linear but for the constant border, which has no tangent.
+    return np.pad(tangents[0], pad_width, mode="constant", constant_values=0)
+
+
 # Modes that only copy existing elements: the padded array is a take along each axis.
 _INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
 
@@ -556,7 +586,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
                     "np.pad: constant_values is a Tensor that requires grad; tapegrad "
                     "pads with constants only (concatenate the pieces to get its gradient)"
                 )
-            value = value._data
+            value = unwrap(value)
         return _pad_constant(array, pad_width=widths, constant_values=value)
     if mode not in _INDEX_MODES or kwargs.get("reflect_type", "even") != "even":
         raise TypeError(

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.tensor import Tensor
 from ..domain import Domain
-from ._common import implements, primitive, unwrap
+from ._common import conjugated, implements, primitive, unwrap
 from .index import take
 from .linalg import _existing
 from .samples import signal as samples
@@ -205,9 +205,22 @@ def _correlate_vjp(g, ans, a, v, mode="valid"):
     n, m = np.shape(a)[0], np.shape(v)[0]
     offset = _mode_offset(n, m, _MODES.get(mode, mode))
     full = np.pad(g, (offset, n + m - 1 - offset - np.shape(g)[0]))
-    ga = np.correlate(full, np.flip(v), "valid")
-    gv = np.flip(np.correlate(full, a, "valid"))
+    # Complex: numpy conjugates v, so out is holomorphic in a and anti-holomorphic in v;
+    # the conjugates below undo numpy's where the convention wants v (or g) as it is.
+    ga = np.correlate(full, conjugated(np.flip(v)), "valid")
+    gv = conjugated(np.flip(np.correlate(full, a, "valid")))
     return ga, gv
+
+
+@correlate.defjvp
+def _correlate_jvp(tangents, ans, a, v, mode="valid"):
+    # Linear in each operand (numpy's conjugate of v is real-linear too).
+    ta, tv = tangents
+    t = None if ta is None else np.correlate(ta, v, _MODES.get(mode, mode))
+    if tv is not None:
+        t_v = np.correlate(a, tv, _MODES.get(mode, mode))
+        t = t_v if t is None else t + t_v
+    return t
 
 
 @implements(np.convolve)
@@ -220,7 +233,8 @@ def convolve(a, v, mode="full"):
         raise ValueError("a cannot be empty")
     if np.shape(v)[0] == 0:
         raise ValueError("v cannot be empty")
-    return correlate(a, np.flip(v), mode=_MODES.get(mode, mode))
+    # numpy's convolve does not conjugate v; correlate does, so undo that for complex v.
+    return correlate(a, np.conjugate(np.flip(v)), mode=_MODES.get(mode, mode))
 
 
 # -- integration and interpolation ------------------------------------------------------
@@ -249,8 +263,22 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 
 @implements(np.interp)
 def interp(x, xp, fp, left=None, right=None, period=None):
-    """``np.interp`` (real): piecewise linear, differentiable in ``fp``, ``x``, ``xp`` and
-    ``left``/``right``; at a knot the value, and the gradient, is the knot's."""
+    """``np.interp``: piecewise linear, differentiable in ``fp``, ``x``, ``xp`` and
+    ``left``/``right``; at a knot the value, and the gradient, is the knot's. A complex
+    ``fp`` is interpolated part by part, as numpy does."""
+    if np.result_type(unwrap(fp)).kind == "c":
+        re, im = (
+            interp(
+                x,
+                xp,
+                part(fp),
+                None if left is None else part(left),
+                None if right is None else part(right),
+                period,
+            )
+            for part in (np.real, np.imag)
+        )
+        return re + im * 1j
     x, xp, fp = (_as_operand(v).astype(np.float64) for v in (x, xp, fp))
     if np.ndim(xp) != 1 or np.ndim(fp) != 1:
         raise ValueError("Data points must be 1-D sequences")

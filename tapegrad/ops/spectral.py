@@ -12,7 +12,7 @@ import numpy as np
 from ..core.tape import grad_mode
 from ..core.tensor import Tensor
 from ..domain import Domain
-from ._common import implements, primitive, unwrap
+from ._common import implements, primitive, real_rule_only, unwrap
 from .linalg import _existing, _mT, _restore
 from .samples import spectral as samples
 from .shape import _axis_tuple, tril, triu
@@ -78,6 +78,7 @@ def _eigh(a, UPLO="L"):
 
 @_eigh.defvjp
 def _eigh_vjp(g, ans, a, UPLO="L"):
+    real_rule_only("linalg.eigh", a)
     # A = V diag(w) V^T: dw = diag(V^T dS V), dV = V (F o V^T dS V) with
     # F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it. Transposed:
     # S_bar = V (diag(w_bar) + F o V^T V_bar) V^T.
@@ -118,6 +119,7 @@ def eigvalsh(a, UPLO="L"):
 
 @eigvalsh.defvjp
 def _eigvalsh_vjp(g, ans, a, UPLO="L"):
+    real_rule_only("linalg.eigvalsh", a)
     # dw_i = v_i^T dS v_i. The eigenvectors come from eigh (on a Tensor, the
     # differentiable one), so the rule has a derivative too.
     vectors = np.linalg.eigh(a, UPLO=UPLO)[1]
@@ -144,6 +146,8 @@ def _svd_vjp(g, ans, a):
     # vanish when U (V) is square. Terms of outputs without a cotangent drop;
     # zero coefficients over zero gaps (or over zero singular values) give 0.
     (u, s, vh), (g_u, g_s, g_vh) = ans, g
+    if g_u is not None or g_vh is not None:  # (the singular values' rule holds for complex A)
+        real_rule_only("the singular vectors of linalg.svd", a)
     v = _mT(vh)
     rows, cols = np.shape(a)[-2:]
     k = min(rows, cols)
@@ -236,6 +240,7 @@ def pinv(a, rcond=None, hermitian=False, rtol=None):
 
 @pinv.defvjp
 def _pinv_vjp(g, ans, a, rcond=None, hermitian=False, rtol=None):
+    real_rule_only("linalg.pinv", a)
     # Golub and Pereyra (1973): where the rank of A is locally constant,
     # d(A+) = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+.
     # Singular values cut off by rcond/rtol count as zero, as in the forward.
@@ -293,7 +298,13 @@ def _p_norm_cotangent(g, ans, x, axis, keepdims, ord):  # noqa: A002
     axes = tuple(range(len(shape))) if axis is None else _axis_tuple(axis, len(shape), "norm")
     g = _restore(g, shape, axes, keepdims)
     ans = _restore(ans, shape, axes, keepdims)
-    sign = np.sign(x)
+    if x.dtype.kind == "c":
+        # z / |z|: numpy's complex sign, written differentiably (tapegrad's sign is a
+        # constant, right for reals only); 0 at 0 as for reals.
+        size = np.abs(x)
+        sign = x / np.where(size == 0, 1.0, size)
+    else:
+        sign = np.sign(x)
     if ord == 2:
         # x / norm, and 0 (not 0/0) at the zero vector: the subgradient of
         # least norm, as PyTorch's.
@@ -302,7 +313,7 @@ def _p_norm_cotangent(g, ans, x, axis, keepdims, ord):  # noqa: A002
         return g * sign
     if ord == 0:
         return np.zeros(shape, dtype=np.result_type(g))
-    magnitude = x * sign
+    magnitude = np.abs(x) if x.dtype.kind == "c" else x * sign
     if ord in (np.inf, -np.inf):
         # Ties share the gradient equally, as they do for max and min.
         hit = magnitude == ans
@@ -316,6 +327,7 @@ def _p_norm_cotangent(g, ans, x, axis, keepdims, ord):  # noqa: A002
 @primitive(
     name="matrix_norm_abs_sum",
     domain=Domain(sample=samples.matrix_norm_abs_sum, reference=samples.matrix_norm_reference),
+    real_only=True,
 )
 def _abs_sum_norm(x, ord=1, axis=(-2, -1), keepdims=False):  # noqa: A002
     """Matrix norms 1, -1, inf, -inf: the largest (smallest) absolute column or row sum."""

@@ -159,7 +159,7 @@ def _quantile(a, q, axis, method, keepdims, skip_nan, name):
     if isinstance(q, Tensor):
         if q._node is not None:
             raise TypeError(f"{name}: q is a Tensor that requires grad; q is a constant here")
-        q = q._data
+        q = unwrap(q)
     weak_q = isinstance(q, (int, float))  # a Python number does not promote a float32 a
     q = np.asarray(q)
     if skip_nan and np.size(a) == 0:  # numpy's nan* answer for an empty array

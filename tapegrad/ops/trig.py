@@ -2,6 +2,7 @@
 
 Registered like the ufuncs of elementwise.py (whose domains they share): the
 ufunc is the forward. Split out so that each family file reads as one table.
+Complex inputs: the rules conjugate the derivative, as in elementwise.py.
 """
 
 import math
@@ -9,7 +10,7 @@ import math
 import numpy as np
 
 from ..domain import Domain
-from ._common import primitive, ufunc_primitive
+from ._common import conjugated, primitive, ufunc_primitive
 from .elementwise import ABOVE1, REAL, UNIT
 
 # -- trigonometric ----------------------------------------------------------------
@@ -20,7 +21,7 @@ sin = ufunc_primitive(np.sin, REAL)
 
 @sin.defvjp
 def _sin_vjp(g, ans, x):
-    return (g * np.cos(x),)
+    return (g * conjugated(np.cos(x)),)
 
 
 cos = ufunc_primitive(np.cos, REAL)
@@ -28,7 +29,7 @@ cos = ufunc_primitive(np.cos, REAL)
 
 @cos.defvjp
 def _cos_vjp(g, ans, x):
-    return (-g * np.sin(x),)
+    return (-g * conjugated(np.sin(x)),)
 
 
 tan = ufunc_primitive(np.tan, UNIT)
@@ -36,7 +37,7 @@ tan = ufunc_primitive(np.tan, UNIT)
 
 @tan.defvjp
 def _tan_vjp(g, ans, x):
-    return (g * (1.0 + ans * ans),)
+    return (g * conjugated(1.0 + ans * ans),)
 
 
 arcsin = ufunc_primitive(np.arcsin, UNIT)
@@ -44,7 +45,7 @@ arcsin = ufunc_primitive(np.arcsin, UNIT)
 
 @arcsin.defvjp
 def _arcsin_vjp(g, ans, x):
-    return (g / np.sqrt(1.0 - x * x),)
+    return (g / conjugated(np.sqrt(1.0 - x * x)),)
 
 
 arccos = ufunc_primitive(np.arccos, UNIT)
@@ -52,7 +53,7 @@ arccos = ufunc_primitive(np.arccos, UNIT)
 
 @arccos.defvjp
 def _arccos_vjp(g, ans, x):
-    return (-g / np.sqrt(1.0 - x * x),)
+    return (-g / conjugated(np.sqrt(1.0 - x * x)),)
 
 
 arctan = ufunc_primitive(np.arctan, REAL)
@@ -60,7 +61,7 @@ arctan = ufunc_primitive(np.arctan, REAL)
 
 @arctan.defvjp
 def _arctan_vjp(g, ans, x):
-    return (g / (1.0 + x * x),)
+    return (g / conjugated(1.0 + x * x),)
 
 
 arctan2 = ufunc_primitive(np.arctan2, Domain(("nonzero", "nonzero"), shapes="broadcast"))
@@ -123,7 +124,7 @@ def _sinc_vjp(g, ans, x):
     small = np.abs(x) < 1e-3
     safe = np.where(small, 1.0, x)
     series = x * (-(math.pi**2) / 3.0) + x * x * x * (math.pi**4 / 30.0)
-    return (g * np.where(small, series, (np.cos(math.pi * x) - ans) / safe),)
+    return (g * conjugated(np.where(small, series, (np.cos(math.pi * x) - ans) / safe)),)
 
 
 # -- hyperbolic -------------------------------------------------------------------
@@ -134,7 +135,7 @@ sinh = ufunc_primitive(np.sinh, REAL)
 
 @sinh.defvjp
 def _sinh_vjp(g, ans, x):
-    return (g * np.cosh(x),)
+    return (g * conjugated(np.cosh(x)),)
 
 
 cosh = ufunc_primitive(np.cosh, REAL)
@@ -142,7 +143,7 @@ cosh = ufunc_primitive(np.cosh, REAL)
 
 @cosh.defvjp
 def _cosh_vjp(g, ans, x):
-    return (g * np.sinh(x),)
+    return (g * conjugated(np.sinh(x)),)
 
 
 tanh = ufunc_primitive(np.tanh, REAL)
@@ -150,7 +151,12 @@ tanh = ufunc_primitive(np.tanh, REAL)
 
 @tanh.defvjp
 def _tanh_vjp(g, ans, x):
-    return (g * (1.0 - ans * ans),)
+    return (g * conjugated(1.0 - ans * ans),)
+
+
+@tanh.defjvp
+def _tanh_jvp(tangents, ans, x):
+    return tangents[0] * (1.0 - ans * ans)
 
 
 arcsinh = ufunc_primitive(np.arcsinh, REAL)
@@ -158,7 +164,7 @@ arcsinh = ufunc_primitive(np.arcsinh, REAL)
 
 @arcsinh.defvjp
 def _arcsinh_vjp(g, ans, x):
-    return (g / np.sqrt(x * x + 1.0),)
+    return (g / conjugated(np.sqrt(x * x + 1.0)),)
 
 
 arccosh = ufunc_primitive(np.arccosh, ABOVE1)
@@ -166,6 +172,11 @@ arccosh = ufunc_primitive(np.arccosh, ABOVE1)
 
 @arccosh.defvjp
 def _arccosh_vjp(g, ans, x):
+    # sqrt(x - 1) sqrt(x + 1), not sqrt(x * x - 1): the same for real x > 1, and the
+    # one that matches numpy's principal branch for complex x (off the real axis
+    # sqrt(x * x - 1) has the other sign in the left half-plane).
+    if x.dtype.kind == "c":
+        return (g / conjugated(np.sqrt(x - 1.0) * np.sqrt(x + 1.0)),)
     return (g / np.sqrt(x * x - 1.0),)
 
 
@@ -174,7 +185,7 @@ arctanh = ufunc_primitive(np.arctanh, UNIT)
 
 @arctanh.defvjp
 def _arctanh_vjp(g, ans, x):
-    return (g / (1.0 - x * x),)
+    return (g / conjugated(1.0 - x * x),)
 
 
 __all__ = [

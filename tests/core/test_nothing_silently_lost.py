@@ -212,12 +212,25 @@ def test_an_option_receiving_a_tensor_that_needs_a_gradient_raises():
     np.testing.assert_allclose(out.data, 2.0 * np.tanh(0.25))
 
 
-def test_a_complex_result_that_needs_a_gradient_raises():
+def test_an_object_result_that_needs_a_gradient_raises():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
-    prim = Primitive(lambda x: x * 1j, name="times_i_test")
+    prim = Primitive(lambda x: x.astype(object), name="as_objects_test")
     prim.defvjp(lambda g, ans, x: (g,))
-    with pytest.raises(TypeError, match="complex128"):
+    with pytest.raises(TypeError, match="object"):
         prim(x)
+
+
+def test_a_complex_result_is_recorded_and_a_real_input_gets_the_real_part():
+    # The convention (docs/conventions.md): z.grad = dL/dRe(z) + 1j dL/dIm(z); a
+    # real input has no imaginary direction, so it keeps the real part.
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    prim = Primitive(lambda x: x * (1 + 2j), name="times_complex_test")
+    prim.defvjp(lambda g, ans, x: (g * (1 - 2j),))
+    out = prim(x)
+    assert out.dtype == np.complex128 and out.requires_grad
+    out.backward(gradient=np.array([1 + 1j, 2 - 1j]))
+    np.testing.assert_array_equal(x.grad, [3.0, 0.0])  # Re((1+1j)(1-2j)), Re((2-1j)(1-2j))
+    assert x.grad.dtype == np.float64
 
 
 @pytest.mark.parametrize(

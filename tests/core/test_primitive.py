@@ -157,13 +157,13 @@ def test_positional_options_become_keywords_for_the_rule():
 
 def test_numpy_function_without_rule_is_a_type_error_naming_it():
     x = tg.tensor(np.ones(4), requires_grad=True)
-    with pytest.raises(TypeError, match=r"np\.fft\.fft.*tapegrad\.primitive"):
-        np.fft.fft(x)
+    with pytest.raises(TypeError, match=r"np\.unwrap.*tapegrad\.primitive"):
+        np.unwrap(x)
 
 
 def test_numpy_function_without_rule_runs_on_constants():
-    y = np.fft.fft(tg.tensor(np.ones(4)))
-    np.testing.assert_allclose(y, [4, 0, 0, 0])
+    y = np.unwrap(tg.tensor(np.array([0.0, 7.0])))
+    np.testing.assert_allclose(y, [0.0, 7.0 - 2 * np.pi])
 
 
 def test_ufunc_out_argument_is_a_type_error():

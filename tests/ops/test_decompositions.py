@@ -72,10 +72,15 @@ def test_eigvals_of_a_triangular_matrix_move_with_its_diagonal():
     np.testing.assert_allclose(t.grad, np.eye(3), atol=1e-12)
 
 
-def test_eig_of_a_complex_spectrum_names_the_missing_complex_support():
+def test_eig_of_a_complex_spectrum_is_complex_and_differentiable():
+    # A rotation's eigenvalues are +-1j; the complex cases are in test_complex.py.
     rotation = tg.tensor([[0.0, 1.0], [-1.0, 0.0]], requires_grad=True)
-    with pytest.raises(NotImplementedError, match="complex"):
-        np.linalg.eigvals(rotation)
+    values = np.linalg.eigvals(rotation)
+    np.testing.assert_array_equal(values.data, np.linalg.eigvals(rotation.data))
+    # With a complex pair, sum(Im(w)^2) = 2 det(A) - tr(A)^2 / 2: its gradient is twice
+    # the cofactor matrix minus tr(A) I.
+    tg.sum(tg.imag(values) ** 2).backward()
+    np.testing.assert_allclose(rotation.grad, [[0.0, 2.0], [-2.0, 0.0]], atol=1e-12)
 
 
 # -- lstsq -------------------------------------------------------------------------------

@@ -340,8 +340,7 @@ def test_conj_method_and_complex_input():
     x = draw("real", (3,), np.float32)
     t = tg.tensor(x, requires_grad=True)
     assert t.conj().dtype == np.float32 and t.conjugate().requires_grad
-    with pytest.raises(TypeError, match="real arrays only"):
-        tg.conj(np.array([1j]))
+    np.testing.assert_array_equal(tg.conj(np.array([1j])).data, [-1j])
 
 
 # -- copysign, heaviside, nan_to_num ------------------------------------------------------------

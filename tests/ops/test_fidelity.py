@@ -561,6 +561,14 @@ CALLS = {
     "np.linalg.trace": lambda a: [call(a(3, 4)), call(a(2, 3, 4), offset=1)],
     "np.linalg.diagonal": lambda a: [call(a(3, 4)), call(a(2, 3, 4), offset=-1)],
     "np.kron": lambda a: [call(a(2, 3), a(2, 2)), call(a(3), a(2)), call(a(), a(2))],
+    **{
+        f"np.fft.{name}": lambda a: [
+            call(a(3, 4)),
+            call(a(2, 3, 4), s=(4, 5), norm="ortho"),
+            call(a(3, 4), axes=(1, 0), norm="forward"),
+        ]
+        for name in ("fft2", "ifft2", "rfft2", "irfft2")
+    },
     "np.cross": lambda a: [
         call(a(3), a(3)),
         call(a(4, 3), a(4, 3)),

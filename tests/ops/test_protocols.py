@@ -62,12 +62,12 @@ def _weighted(fun):
 @pytest.mark.parametrize(
     ("call", "name"),
     [
-        (lambda t: np.fft.fft(t), "np.fft.fft"),
+        (lambda t: np.lib.stride_tricks.sliding_window_view(t, 2), "np.lib.stride_tricks"),
         (lambda t: np.unwrap(t), "unwrap"),
         (lambda t: np.i0(t), "i0"),
         (lambda t: np.linalg.matrix_rank(t), "matrix_rank"),
     ],
-    ids=["fft", "unwrap", "i0", "matrix_rank"],
+    ids=["sliding_window_view", "unwrap", "i0", "matrix_rank"],
 )
 def test_a_function_without_a_rule_is_a_type_error_naming_it(call, name):
     t = tg.tensor(B, requires_grad=True)
@@ -76,9 +76,9 @@ def test_a_function_without_a_rule_is_a_type_error_naming_it(call, name):
 
 
 def test_a_function_without_a_rule_runs_when_no_gradient_is_needed():
-    out = np.fft.fft(tg.tensor(B))
+    out = np.roots(tg.tensor(B[0]))
     assert type(out) is np.ndarray
-    np.testing.assert_allclose(out, np.fft.fft(B))
+    np.testing.assert_allclose(out, np.roots(B[0]))
 
 
 def test_ufunc_out_is_a_type_error():

@@ -21,6 +21,8 @@ FAMILY = {
     "nn": "tapegrad.nn.functional",
     "scipy_special": "tapegrad.scipy.special",
     "scipy_linalg": "tapegrad.scipy.linalg",
+    "scipy_signal": "tapegrad.scipy.signal",
+    "scipy_integrate": "tapegrad.scipy.integrate",
 }
 MODULES = [
     importlib.import_module(info.name)
