@@ -4,44 +4,7 @@
 in ``tapegrad/ops/fft.py``; ``fftfreq`` and ``rfftfreq`` give constants.
 """
 
-from .ops.fft import (
-    fft,
-    fft2,
-    fftfreq,
-    fftn,
-    fftshift,
-    hfft,
-    ifft,
-    ifft2,
-    ifftn,
-    ifftshift,
-    ihfft,
-    irfft,
-    irfft2,
-    irfftn,
-    rfft,
-    rfft2,
-    rfftfreq,
-    rfftn,
-)
+from .ops import fft as _family
+from .ops.fft import *  # noqa: F403  (numpy.fft's names, defined once in ops/fft.py)
 
-__all__ = [
-    "fft",
-    "ifft",
-    "rfft",
-    "irfft",
-    "hfft",
-    "ihfft",
-    "fft2",
-    "ifft2",
-    "fftn",
-    "ifftn",
-    "rfft2",
-    "irfft2",
-    "rfftn",
-    "irfftn",
-    "fftshift",
-    "ifftshift",
-    "fftfreq",
-    "rfftfreq",
-]
+__all__ = list(_family.__all__)

@@ -21,6 +21,7 @@ from tapegrad.nn import functional
 from tapegrad.nn.models import FullyConnectedNet
 from tapegrad.nn.train import Solver
 from tapegrad.testing import builtin_primitives
+from tapegrad.testing.primitive_check import differentiable_positions
 from tapegrad.testing.strategies import examples
 
 RNG = np.random.default_rng(0)
@@ -67,15 +68,6 @@ def test_the_replay_is_generated_source_of_numpy_calls():
     assert "Tensor" not in source and "Node" not in source
 
 
-def _float_positions(prim, args):
-    limit = len(args) if prim.n_inputs is None else prim.n_inputs
-    return [
-        i
-        for i, a in enumerate(args[:limit])
-        if i not in prim.nondiff and isinstance(a, (np.ndarray, np.generic)) and a.dtype.kind == "f"
-    ]
-
-
 def _scaled(value):
     # Other values, same shapes and dtypes, inside any domain a scaling by
     # 0.999 keeps (signs, kinks, definiteness).
@@ -102,7 +94,7 @@ def test_every_primitive_replays_its_forward_and_rule_bit_for_bit(name):
     @given(examples(prim))
     def check(example):
         args, kwargs = example
-        positions = _float_positions(prim, args)
+        positions = differentiable_positions(prim, args)
         if not positions:
             return
 

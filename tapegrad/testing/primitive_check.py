@@ -207,7 +207,7 @@ def _check_example(prim, spec, example, order, report):
         return
     out = out._data if isinstance(out, Tensor) else np.asarray(out)
 
-    diff = _differentiable_positions(prim, args)
+    diff = differentiable_positions(prim, args)
     if reference is not None:
         _check_reference(prim, reference, args, kwargs, out, spec.domain, fail)
     elif diff and out.dtype.kind == "f" and not _takes_dtype(args, kwargs, names):
@@ -270,7 +270,7 @@ def _check_outputs(prim, spec, args, kwargs, names, outs, reference, order, repo
             _check_reference(
                 prim, lambda *a, want=want, **k: want, args, kwargs, array, spec.domain, fail
             )
-    diff = _differentiable_positions(prim, args)
+    diff = differentiable_positions(prim, args)
     floats = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
     if not diff or not floats:
         report.examples += 1
@@ -396,7 +396,8 @@ def _check_tangent_type(forward, values, out, fail):
         )
 
 
-def _differentiable_positions(prim, args):
+def differentiable_positions(prim, args):
+    """Positions of the floating point array inputs a gradient can flow to."""
     limit = len(args) if prim.n_inputs is None else prim.n_inputs
     return [
         i

@@ -19,20 +19,10 @@ from hypothesis import HealthCheck, assume, given, settings
 import tapegrad as tg
 import tapegrad.nn.functional
 from tapegrad.testing import builtin_primitives
+from tapegrad.testing.primitive_check import differentiable_positions
 from tapegrad.testing.strategies import examples
 
 PRIMITIVES = {name: p for name, p in sorted(builtin_primitives().items()) if p.domain is not None}
-
-
-def _complex_positions(prim, args):
-    limit = len(args) if prim.n_inputs is None else prim.n_inputs
-    return [
-        i
-        for i, a in enumerate(args[:limit])
-        if i not in prim.nondiff
-        and isinstance(a, (np.ndarray, np.generic))
-        and a.dtype == np.float64
-    ]
 
 
 def _loss(prim, args, kwargs, positions):
@@ -64,7 +54,7 @@ def test_complex_inputs_give_the_right_gradient_or_raise(name):
     @given(examples(prim, dtype=np.float64))
     def check(example):
         args, kwargs = example
-        positions = _complex_positions(prim, args)
+        positions = [i for i in differentiable_positions(prim, args) if args[i].dtype == np.float64]
         if not positions:
             return
         assume(all(np.size(args[i]) > 0 for i in positions))
