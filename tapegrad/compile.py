@@ -31,6 +31,7 @@ import collections
 import functools
 import inspect
 import linecache
+import re
 import textwrap
 import threading
 
@@ -467,37 +468,60 @@ def _inline(fn, instruction, expr, names):
         if key not in parameters or key in bound:
             return None
         bound[key] = value
-    substitutions = {}
+    texts = {}  # parameter -> the program's expression for it
     real = set()  # parameters known to hold real numbers
+    needs = None  # needs_grad, known at trace time
     for name in parameters:
         if name in bound:
             ref = bound[name]
             value = ref.value if type(ref) is Var else ref.obj if type(ref) is Const else None
-            if _is_real(value):
-                real.add(name)
-            if type(ref) is Const and isinstance(ref.obj, tuple) and name == "needs_grad":
-                substitutions[name] = ast.Constant(ref.obj)  # folded below
-            else:
-                substitutions[name] = ast.parse(expr(ref), mode="eval").body
+            if name == "needs_grad" and type(ref) is Const and isinstance(ref.obj, tuple):
+                needs = ref.obj
+                continue
+            texts[name] = expr(ref)
         elif name in defaults:
-            substitutions[name] = ast.parse(names.name(defaults[name], "c"), mode="eval").body
-            if _is_real(defaults[name]):
-                real.add(name)
+            value = defaults[name]
+            texts[name] = names.name(value, "c")
         else:
             return None
-    globals_ = {}
+        if _is_real(value):
+            real.add(name)
     lines = []
-    for var, element in zip(instruction.outs, returned):
+    for k, (var, element) in enumerate(zip(instruction.outs, returned)):
         if var is None:
             continue  # nobody reads it: not computed (the rules are pure numpy)
         if type(var) is not Var:
             return None
-        tree = _drop_real_conjugates(_copy_tree(element), real, fn.__globals__)
-        tree = _Substitute(substitutions, fn.__globals__, globals_).visit(tree)
-        for name, value in globals_.items():
+        template, used = _template(fn, k, element, frozenset(real), needs, parameters)
+        for name, value in used.items():
             names.namespace.setdefault(name, value)
-        lines.append(f"v{var.index} = {ast.unparse(tree)}")
+        for name, text in texts.items():
+            simple = _DOTTED_NAME.fullmatch(text) is not None  # v3, c0._data
+            template = template.replace(f"__p_{name}__", text if simple else f"({text})")
+        lines.append(f"v{var.index} = {template}")
     return lines
+
+
+_TEMPLATES = {}
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _template(fn, k, element, real, needs, parameters):
+    """Element ``k`` of ``fn``'s return as source with ``__p_<name>__`` placeholders."""
+    key = (fn, k, real, needs)
+    found = _TEMPLATES.get(key)
+    if found is None:
+        placeholders = {
+            name: ast.Constant(needs)
+            if name == "needs_grad" and needs is not None
+            else ast.Name(f"__p_{name}__", ast.Load())
+            for name in parameters
+        }
+        used = {}
+        tree = _drop_real_conjugates(_copy_tree(element), real, fn.__globals__)
+        tree = _Substitute(placeholders, fn.__globals__, used).visit(tree)
+        found = _TEMPLATES[key] = (ast.unparse(tree), used)
+    return found
 
 
 def _parse_rule(fn):
