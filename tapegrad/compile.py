@@ -231,10 +231,27 @@ class Program:
                     "tg.vjp's vjp_fn would be this trace's closure: compile a function that "
                     "calls it instead)"
                 )
-        self.wrap = [type(leaf) is Tensor for leaf in leaves]
-        # A replay may compute a numpy scalar where the trace had a 0-d array.
-        self.arrays = [type(leaf) in (Tensor, ndarray) for leaf in leaves]
         outputs = [tracer.ref(leaf) for leaf in leaves]
+        # What each result needs after a replay, decided now: (position, wrap it
+        # in a Tensor, make a numpy scalar a 0-d array, copy it if it views
+        # memory). Gradients the walk produced are fresh arrays in every replay
+        # (the copies it needed are in the program); a forward result may view
+        # an input or a constant, which the caller must not be handed.
+        from_backward = {
+            var.index
+            for instruction in tracer.instructions
+            if instruction.backward
+            for var in _pattern_vars(instruction.outs)
+        }
+        self.post = []
+        for i, (leaf, ref) in enumerate(zip(leaves, outputs)):
+            wrap = type(leaf) is Tensor
+            scalar_fix = type(leaf) in (Tensor, ndarray) and np.ndim(leaf) == 0
+            view_check = type(leaf) in (Tensor, ndarray) and not (
+                type(ref) is Var and ref.index in from_backward
+            )
+            if wrap or scalar_fix or view_check:
+                self.post.append((i, wrap, scalar_fix))
         self.source, namespace, self.lines = _generate(tracer, outputs, name)
         filename = f"<tg.compile {name} #{id(self):x}>"
         # linecache lets tracebacks through the program show its lines.
@@ -250,15 +267,17 @@ class Program:
         except Exception as error:
             self._name_instruction(error)
             raise
-        out = []
-        for value, wrap, array in zip(flat, self.wrap, self.arrays):
-            if type(value) is ndarray:
-                if value.base is not None:
-                    value = value.copy()  # never hand out a view of an input or a constant
-            elif array:
-                value = np.array(value)
-            out.append(new_tensor(value, None) if wrap else value)
-        return tree_unflatten(self.treedef, out)
+        if self.post:
+            flat = list(flat)
+            for i, wrap, scalar_fix in self.post:
+                value = flat[i]
+                if type(value) is ndarray:
+                    if value.base is not None:
+                        value = value.copy()  # never a view of an input or a constant
+                elif scalar_fix:
+                    value = np.array(value)
+                flat[i] = new_tensor(value, None) if wrap else value
+        return tree_unflatten(self.treedef, flat)
 
     def unwrap(self, out):
         return out
