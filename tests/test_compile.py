@@ -568,3 +568,17 @@ def test_a_compiled_function_called_inside_another_is_traced_into_it():
         x = np.random.default_rng(seed).standard_normal(3)
         assert same(outer(x), eager(x))
     assert inner.cache_info().misses == 0  # never traced on its own
+
+
+def test_a_result_viewing_a_closed_over_array_is_a_copy():
+    constant = np.arange(6.0)
+    compiled = tg.compile(lambda x: tg.reshape(constant, (2, 3)) + 0.0 * tg.sum(x))
+    reshaped = tg.compile(lambda x: tg.reshape(constant, (2, 3)))
+    for f in (compiled, reshaped):
+        f(np.ones(2))
+        result = f(np.ones(2)).numpy().copy()
+        assert same(result, np.arange(6.0).reshape(2, 3))
+    raw = reshaped(np.ones(2))
+    view = raw._data  # the array inside the returned Tensor
+    view[0, 0] = 100.0  # the caller writes into what it was handed
+    assert constant[0] == 0.0
