@@ -18,8 +18,12 @@ from .primitive import NUMPY_HANDLERS, NUMPY_NONDIFFERENTIABLE
 from .tensor import Tensor
 
 
-def _plain_call(func, args, kwargs):
-    """``func`` on the Tensors' arrays; logged (results stay Tensors) under tg.compile."""
+def plain_call(func, args, kwargs):
+    """``func`` on the Tensors' arrays (inside lists too): a result without gradient.
+
+    Logged under ``tg.compile`` (the replay calls ``func`` again, and the result
+    is then a Tensor, so values computed from it stay in the program).
+    """
     args = _unwrap(args)
     kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
     tracer = tracing.current()
@@ -77,7 +81,7 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         if handler is not None:
             return handler(*inputs, **kwargs)
         if ufunc in NUMPY_NONDIFFERENTIABLE or not any(_needs_grad(x) for x in inputs):
-            return _plain_call(ufunc, inputs, kwargs)
+            return plain_call(ufunc, inputs, kwargs)
         raise TypeError(_how_to_register(f"{ufunc_name(ufunc)}"))
     handler = NUMPY_HANDLERS.get(getattr(ufunc, method))
     if handler is not None:
@@ -88,7 +92,7 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
             f"tapegrad rule; use the matching function instead (e.g. np.sum for "
             "np.add.reduce), or call it on x.detach()"
         )
-    return _plain_call(getattr(ufunc, method), inputs, kwargs)
+    return plain_call(getattr(ufunc, method), inputs, kwargs)
 
 
 # numpy functions that write into their first argument: never into a Tensor.
@@ -123,7 +127,7 @@ def dispatch_function(func, args, kwargs):
         return handler(*args, **kwargs)
     name = f"{func.__module__}.{func.__name__}".replace("numpy.", "np.")
     if func in NUMPY_NONDIFFERENTIABLE or not (_needs_grad(args) or _needs_grad_in(kwargs)):
-        return _plain_call(func, args, kwargs)
+        return plain_call(func, args, kwargs)
     raise TypeError(_how_to_register(name))
 
 

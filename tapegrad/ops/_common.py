@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 
+from ..core import dispatch as _dispatch
 from ..core import primitive as _core
 from ..core import tracing
 from ..core.tensor import Tensor
@@ -40,17 +41,9 @@ def metadata(x):
 
 
 def plain_call(fun, *args, **kwargs):
-    """``fun`` on the arrays of its Tensor arguments: a result without gradient.
-
-    Logged under ``tg.compile`` (the replay calls ``fun`` again, and the result
-    is then a Tensor, so values computed from it stay in the program).
-    """
-    args = [metadata(a) for a in args]
-    kwargs = {k: metadata(v) for k, v in kwargs.items()}
-    tracer = tracing.current()
-    if tracer is None:
-        return fun(*args, **kwargs)
-    return tracing.wrap_plain(tracer.call(fun, *args, **kwargs))
+    """``fun`` on the arrays of its Tensor arguments: a result without gradient
+    (logged under ``tg.compile``: see :func:`tapegrad.core.dispatch.plain_call`)."""
+    return _dispatch.plain_call(fun, args, kwargs)
 
 
 def conjugated(x):
