@@ -39,6 +39,7 @@ import numpy as np
 
 from .core import tracing
 from .core.backward import _add
+from .core.tape import add_note
 from .core.tensor import Tensor, new_tensor
 from .core.tracing import CompileError, Const, Seq, Tracer, Var, mask_nan
 from .tree import tree_flatten, tree_unflatten
@@ -153,7 +154,7 @@ class Compiled:
             tracing.stop()
         program = Program(tracer, out, getattr(self.fun, "__name__", "f"))
         # This call's result is the eager one; later calls replay.
-        program.first_result = program.unwrap(out)
+        program.first_result = out
         return program
 
 
@@ -279,24 +280,15 @@ class Program:
                 flat[i] = new_tensor(value, None) if wrap else value
         return tree_unflatten(self.treedef, flat)
 
-    def unwrap(self, out):
-        return out
-
     def _name_instruction(self, error):
         tb = error.__traceback__
         while tb is not None:
             if tb.tb_frame.f_code.co_filename == self.filename:
                 name = self.lines.get(tb.tb_lineno)
                 if name:
-                    tracing_note(error, f"(in the compiled replay, at {name})")
+                    add_note(error, f"(in the compiled replay, at {name})")
                 return
             tb = tb.tb_next
-
-
-def tracing_note(error, note):
-    from .core.tape import add_note
-
-    add_note(error, note)
 
 
 class _Names:

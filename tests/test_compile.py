@@ -626,3 +626,26 @@ def test_fft_and_scipy_functions_replay_bit_for_bit():
         rng = np.random.default_rng(seed)
         x, mu = rng.standard_normal(16), np.float64(rng.standard_normal())
         assert same(compiled(x, mu), eager(x, mu))
+
+
+@tg.primitive(domain=tg.Domain(("real", "real")))
+def _scaled_by(x, y):
+    return x * y
+
+
+@_scaled_by.defvjp
+def _scaled_by_vjp(g, ans, x, y):
+    # For a sum loss (g of ones) this hands back y itself: the walk must not
+    # give the caller the array it closed over.
+    return (g * y, g * x) if g.ndim else (y, x)
+
+
+def test_a_rule_that_returns_an_input_hands_back_a_copy():
+    scale = np.array(3.0)
+    compiled = tg.compile(tg.grad(lambda x: _scaled_by(x, scale)))
+    compiled(np.array(2.0))
+    gradient = compiled(np.array(2.0))
+    assert same(gradient, np.array(3.0))
+    gradient[...] = 100.0  # the caller owns what it was handed
+    assert scale == 3.0
+    assert same(compiled(np.array(2.0)), np.array(3.0))

@@ -25,6 +25,8 @@ import threading
 
 import numpy as np
 
+from .tape import origin_of_caller
+
 ndarray = np.ndarray
 # Objects whose identity says nothing: Python caches small ints, True, None, "".
 _INTERNED = (int, bool, str, type(None))
@@ -114,6 +116,7 @@ class Tracer:
         self.inputs = []
         self.instructions = []
         self.in_backward = False
+        self.kept = []  # aliased snapshots: alive while traced, so their ids stay unique
 
     # -- values ------------------------------------------------------------------
 
@@ -133,11 +136,7 @@ class Tracer:
         """``copy`` stands for ``original`` (a snapshot the recorder took)."""
         if copy is not original and not isinstance(copy, _INTERNED):
             self.vars[id(copy)] = self.ref(original)
-            self._keep(copy)
-
-    def _keep(self, value):
-        # An alias's object must outlive the trace, or its id could be reused.
-        self.vars.setdefault(("keep", id(value)), Const(value))
+            self.kept.append(copy)
 
     def is_traced(self, value):
         found = self.vars.get(id(value))
@@ -310,21 +309,14 @@ def refuse_unwrap(tensor):
     raise CompileError(
         f"tg.compile: tapegrad's {op!r} decides something from the values of a traced "
         f"Tensor (shape {tensor.shape}, dtype {tensor.dtype}) in Python, which a replay "
-        f"could not repeat; it cannot be compiled yet (called at {_user_frame_line()}). "
+        f"could not repeat; it cannot be compiled yet (called at {origin_of_caller()}). "
         "Run this function eagerly, or pass that value as a static (non-array) argument"
     )
 
 
-def _user_frame_line():
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("tapegrad"):
-        frame = frame.f_back
-    return "unknown" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
-
-
 # Modules that read a traced value's array on purpose, to hand results back
 # (transforms.plain) or to log what they do.
-_GLUE = ("tapegrad.transforms", "tapegrad.compile", "tapegrad.tree")
+_GLUE = ("tapegrad.transforms", "tapegrad.compile")
 
 
 def user_line():
